@@ -1,0 +1,1 @@
+"""ramps scenarios."""

@@ -1,0 +1,1 @@
+"""stacking scenarios."""
