@@ -82,6 +82,11 @@ class GenerationConfig:
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the offending flag."""
+        if len(self.difficulty_range) != 2:
+            raise ValueError(f"--difficulty-range takes MIN MAX, got {self.difficulty_range}")
+        self.difficulty_range = (int(self.difficulty_range[0]), int(self.difficulty_range[1]))
+        if isinstance(self.scenario_types, str):
+            self.scenario_types = self.scenario_types.split()
         for name in self.scenario_types:
             try:
                 get_scenario(name)
@@ -189,10 +194,12 @@ def run_generation(cfg: GenerationConfig, progress: bool = True) -> GenerationSu
             summary.object_frames += n_obj_frames
             summary.bytes += n_bytes
             bar.update()
+        if pool is not None:
+            pool.close()
     finally:
         bar.close()
         if pool is not None:
-            pool.terminate()
+            pool.terminate()  # no-op after close(); stops workers on Ctrl-C or an error
             pool.join()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -1,0 +1,58 @@
+"""Script configuration: dataclass defaults < YAML file (``--config``) < command-line flags.
+
+Scripts declare their flags with ``default=argparse.SUPPRESS`` so that only flags actually given
+override the YAML; :func:`resolve_config` merges the three layers into the script's dataclass and
+names the offending key or flag on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_yaml(path: str | Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(f"--config {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path}: expected a mapping of option names to values")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def resolve_config(cls, args: argparse.Namespace):
+    """Build ``cls`` from its defaults, the YAML named by ``args.config`` (if any) and the given flags."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    config_path = getattr(args, "config", None)
+    if config_path:
+        data = load_yaml(config_path)
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"--config {config_path}: unknown option(s) {unknown}; valid: {sorted(names)}")
+        values.update(data)
+    values.update({k: v for k, v in vars(args).items() if k in names})
+    required = [f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    for name in required:
+        if name not in values:
+            raise ConfigError(f"--{name.replace('_', '-')} is required (on the command line or in --config)")
+    return cls(**values)
+
+
+def default_help(cls, name: str, text: str) -> str:
+    """Help text with the dataclass default appended."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    if default is dataclasses.MISSING:
+        return f"{text} (required)"
+    return f"{text} (default: {' '.join(map(str, default)) if isinstance(default, (list, tuple)) else default})"

@@ -1,0 +1,33 @@
+"""Shared fixtures: small generated datasets in temporary directories (no network, CPU only)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from physics_llm.generation import GenerationConfig, run_generation
+
+SMALL_TYPES = ["billiards", "pendulum", "tower"]
+
+
+def generate(out: Path, types=SMALL_TYPES, n: int = 3, workers: int = 1, frames: int = 40, seed: int = 7, **kw):
+    cfg = GenerationConfig(output_dir=str(out), num_scenes_per_type=n, scenario_types=list(types),
+                           num_workers=workers, seed=seed, frames_per_scene=frames, **kw)
+    return run_generation(cfg, progress=False)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """A pristine dataset; tests that modify files must copy it first (see ``dataset_copy``)."""
+    out = tmp_path_factory.mktemp("small_dataset")
+    generate(out)
+    return out
+
+
+@pytest.fixture
+def dataset_copy(small_dataset, tmp_path) -> Path:
+    dst = tmp_path / "data"
+    shutil.copytree(small_dataset, dst)
+    return dst
