@@ -12,7 +12,7 @@ from physics_llm.scenarios import (CATEGORIES, DIFFICULTIES, HELD_OUT_TYPES, get
 
 FIRST_TEN = ["billiards", "bowling", "tower", "pendulum", "projectile", "pong", "ramp_roll", "angry_birds",
              "hourglass", "newtons_cradle"]
-SEEDS_PER_CELL = 3  # per (type, difficulty) here; docs/scenarios.md reports figures over many more seeds
+SEEDS_PER_CELL = 8  # per (type, difficulty) here; docs/scenarios.md reports figures over many more seeds
 
 
 def test_registry_holds_the_readme_types():

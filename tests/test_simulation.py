@@ -114,3 +114,20 @@ def test_rerun_from_serialized_header_is_identical():
 def test_unknown_shape_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown shape"):
         build_world(header([{"shape": "triangle", "pos": [1.0, 1.0]}]))
+
+
+def test_builder_keeps_world_constraints_colliding_with_walls():
+    """collide=False against the static world would disable contacts with every wall (seen: a pendulum
+    bob swinging out through the left wall), so the builder never records it."""
+    from physics_llm.scenarios.builder import SceneBuilder
+
+    sb = SceneBuilder()
+    sb.add_walls()
+    bob = sb.add_ball((60.0, 300.0), 10.0, vel=(-1500.0, 0.0))
+    other = sb.add_ball((200.0, 300.0), 10.0)
+    sb.pin(WORLD, bob, (60.0, 500.0), (60.0, 300.0), collide=False)  # swings left, into the wall
+    sb.pin(bob, other, (60.0, 300.0), (200.0, 300.0), collide=False)
+    spec = sb.to_spec("test", "constraints", 1)
+    assert [c["collide"] for c in spec["constraints"]] == [True, False]
+    spec["num_frames"] = 30
+    assert simulate(spec)[:, bob, 0].min() > 0.0  # stopped by the left wall

@@ -184,6 +184,10 @@ class SceneBuilder:
         for key in ("a", "b"):
             if spec[key] != WORLD and not 0 <= spec[key] < len(self.objects):
                 raise ValueError(f"constraint {spec['type']}: body {spec[key]} does not exist")
+        if WORLD in (spec["a"], spec["b"]):
+            # Every static shape hangs on the one static body: collide=False against the world would
+            # switch off the object's contacts with all walls and ramps, and it would tunnel out.
+            spec["collide"] = True
         self.constraints.append(spec)
         return len(self.constraints) - 1
 
