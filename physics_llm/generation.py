@@ -21,7 +21,7 @@ import pymunk
 from tqdm import tqdm
 
 from physics_llm.scenarios import build_scene_spec, get_scenario, list_scenarios
-from physics_llm.scene_format import FORMAT_VERSION, encode_frame, encode_header, scene_filename, write_text_atomic
+from physics_llm.scene_format import FORMAT_VERSION, encode_frames, encode_header, scene_filename, write_text_atomic
 from physics_llm.simulation import simulate
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def render_scene(header: dict) -> str:
     """The complete file text for a header: header line + one line per simulated frame."""
     states = simulate(header)
     lines = [encode_header(header)]
-    lines.extend(encode_frame(t, s) for t, s in enumerate(states))
+    lines.extend(encode_frames(states))
     return "\n".join(lines) + "\n"
 
 
@@ -147,8 +147,11 @@ def _is_complete(path: Path, cfg: GenerationConfig, job: _Job) -> bool:
 
 def _run_job(args: tuple[_Job, GenerationConfig]) -> tuple[int, int, int]:
     job, cfg = args
-    text = generate_scene_text(job.scenario_type, job.index, cfg.seed,
-                               scene_difficulty(job.index, cfg.difficulty_range), cfg.frames_per_scene)
+    try:
+        text = generate_scene_text(job.scenario_type, job.index, cfg.seed,
+                                   scene_difficulty(job.index, cfg.difficulty_range), cfg.frames_per_scene)
+    except Exception as e:  # name the scene: a NaN or a generator bug must be reproducible
+        raise RuntimeError(f"{job.scenario_type} scene {job.index} (seed {cfg.seed}): {type(e).__name__}: {e}") from e
     write_text_atomic(Path(job.path), text)
     num_objects = len(json.loads(text[: text.index("\n")])["objects"])
     return num_objects, num_objects * cfg.frames_per_scene, len(text.encode())
