@@ -108,6 +108,11 @@ def _make_constraint(spec: dict, bodies: list[pymunk.Body], static_body: pymunk.
                                _local(b, spec["anchor_b"]))
     elif kind == "rotary_limit":
         c = pymunk.RotaryLimitJoint(a, b, float(spec["min"]), float(spec["max"]))
+    elif kind == "rotary_spring":
+        c = pymunk.DampedRotarySpring(a, b, float(spec["rest_angle"]), float(spec["stiffness"]),
+                                      float(spec["damping"]))
+    elif kind == "motor":
+        c = pymunk.SimpleMotor(a, b, float(spec["rate"]))
     else:
         raise ValueError(f"unknown constraint type {kind!r}")
     c.collide_bodies = bool(spec.get("collide", True))

@@ -131,3 +131,19 @@ def test_builder_keeps_world_constraints_colliding_with_walls():
     assert [c["collide"] for c in spec["constraints"]] == [True, False]
     spec["num_frames"] = 30
     assert simulate(spec)[:, bob, 0].min() > 0.0  # stopped by the left wall
+
+
+def test_motor_and_rotary_spring():
+    plank = {"shape": "box", "size": [100.0, 10.0]}
+    h = header([{**plank, "pos": [200.0, 300.0]}, {**plank, "pos": [500.0, 300.0], "angle": 0.5}],
+               gravity=(0.0, 0.0), constraints=[
+                   {"type": "pivot", "a": WORLD, "b": 0, "pivot": [200.0, 300.0]},
+                   {"type": "motor", "a": WORLD, "b": 0, "rate": 2.0, "max_force": 1e7},
+                   {"type": "pivot", "a": WORLD, "b": 1, "pivot": [500.0, 300.0]},
+                   {"type": "rotary_spring", "a": WORLD, "b": 1, "rest_angle": 0.0, "stiffness": 5e4, "damping": 0.0},
+                   {"type": "rotary_limit", "a": WORLD, "b": 1, "min": -0.3, "max": 0.6},
+               ], frames=60)
+    s = simulate(h)
+    assert s[-1, 0, 5] == pytest.approx(-2.0, abs=1e-3)  # pymunk's SimpleMotor drives angvel_b - angvel_a to -rate
+    assert s[:, 1, 2].min() == pytest.approx(-0.3, abs=0.02)  # the spring swings it back into the limit
+    assert s[:, 1, 2].max() <= 0.6

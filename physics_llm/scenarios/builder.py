@@ -180,6 +180,22 @@ class SceneBuilder:
         return self._constraint({"type": "groove", "a": a, "b": b, "groove_a": _pt(groove_a),
                                  "groove_b": _pt(groove_b), "anchor_b": _pt(anchor_b), "collide": collide})
 
+    def rotary_limit(self, a, b, min_angle, max_angle) -> int:
+        """Keeps the relative angle ``angle_b - angle_a`` within [min_angle, max_angle] (rad)."""
+        return self._constraint({"type": "rotary_limit", "a": a, "b": b, "min": float(min_angle),
+                                 "max": float(max_angle), "collide": True})
+
+    def rotary_spring(self, a, b, rest_angle, stiffness, damping) -> int:
+        """Torque ``-stiffness * (angle_b - angle_a - rest_angle) - damping * relative angular velocity``."""
+        return self._constraint({"type": "rotary_spring", "a": a, "b": b, "rest_angle": float(rest_angle),
+                                 "stiffness": float(stiffness), "damping": float(damping), "collide": True})
+
+    def motor(self, a, b, rate, max_force) -> int:
+        """Drives the relative angular velocity ``angvel_b - angvel_a`` to ``-rate`` (pymunk's SimpleMotor
+        sign convention) with at most ``max_force`` torque."""
+        return self._constraint({"type": "motor", "a": a, "b": b, "rate": float(rate), "max_force": float(max_force),
+                                 "collide": True})
+
     def _constraint(self, spec: dict) -> int:
         for key in ("a", "b"):
             if spec[key] != WORLD and not 0 <= spec[key] < len(self.objects):
