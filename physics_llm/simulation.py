@@ -139,7 +139,7 @@ class _CentralGravity:
         for b in self.bodies:
             dx, dy = cx - b.position.x, cy - b.position.y
             inv = self.strength * b.mass / (dx * dx + dy * dy + eps2) ** 1.5
-            b.apply_force_at_local_point((dx * inv, dy * inv))
+            b.apply_force_at_world_point((dx * inv, dy * inv), b.position)
 
 
 @dataclass
@@ -166,7 +166,7 @@ class _Wind:
             wx, wy = wx + g * wx / norm, wy + g * wy / norm
         for b, size in zip(self.bodies, self.sizes):
             k = self.drag * size
-            b.apply_force_at_local_point((k * (wx - b.velocity.x), k * (wy - b.velocity.y)))
+            b.apply_force_at_world_point((k * (wx - b.velocity.x), k * (wy - b.velocity.y)), b.position)
 
 
 def object_size(spec: dict) -> float:

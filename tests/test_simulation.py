@@ -147,3 +147,17 @@ def test_motor_and_rotary_spring():
     assert s[-1, 0, 5] == pytest.approx(-2.0, abs=1e-3)  # pymunk's SimpleMotor drives angvel_b - angvel_a to -rate
     assert s[:, 1, 2].min() == pytest.approx(-0.3, abs=0.02)  # the spring swings it back into the limit
     assert s[:, 1, 2].max() <= 0.6
+
+
+@pytest.mark.parametrize("angle", [0.0, math.pi / 2, 2.5])
+def test_force_fields_act_in_world_frame_on_rotated_bodies(angle):
+    """pymunk's apply_force_at_local_point would turn the force with the body (a box turned a quarter
+    turn was pushed along +y by a wind along +x)."""
+    box = {"shape": "box", "size": [20.0, 20.0], "angle": angle, "fixed_rotation": True}
+    h = header([{**box, "pos": [200.0, 300.0]}, {**box, "pos": [600.0, 300.0]}], gravity=(0.0, 0.0), forces=[
+        {"type": "wind", "velocity": [300.0, 0.0], "drag": 0.1, "objects": [0]},
+        {"type": "central", "center": [600.0, 100.0], "strength": 1e6, "softening": 1.0, "objects": [1]},
+    ], frames=3)
+    s = simulate(h)
+    assert s[-1, 0, 3] > 0 and abs(s[-1, 0, 4]) < 1e-9  # wind: +x only
+    assert s[-1, 1, 4] < 0 and abs(s[-1, 1, 3]) < 1e-9  # attractor straight below: -y only
