@@ -15,13 +15,13 @@ GRAIN_GAP = 1.5  # px between neighbouring grains (and grains and glass) at t = 
 NECK_LENGTH = 10.0  # px: height of the straight neck
 # Per difficulty 1..5: (grains, neck width in largest-grain diameters, mixed sizes). A neck under
 # ~2.5 diameters jams at once. Grain counts are capped by the text budget: header + 11 frames of
-# 24 objects fit 8192 tokens (benchmarks/token_budget.py); 30..75 grains did not.
+# 21 grains fit 8192 tokens (benchmarks/token_budget.py); 30..75 grains did not.
 HOURGLASS_LEVELS = {
     1: (12, 4.0, False),
     2: (15, 3.6, False),
     3: (18, 3.3, False),
-    4: (21, 3.0, True),
-    5: (24, 2.8, True),
+    4: (20, 3.0, True),
+    5: (21, 2.8, True),
 }
 
 
@@ -89,8 +89,8 @@ AVALANCHE_LEVELS = {
     1: (18, 10, 0),
     2: (23, 13, 0),
     3: (28, 15, 3),
-    4: (33, 17, 4),
-    5: (38, 19, 5),
+    4: (33, 16, 4),
+    5: (38, 17, 4),
 }
 
 

@@ -119,7 +119,7 @@ def newtons_cradle(rng: random.Random, difficulty: int) -> SceneBuilder:
 
 # --------------------------------------------------------------------------- chain
 
-CHAIN_LEVELS = {1: (8,), 2: (12,), 3: (8, 8), 4: (10, 10), 5: (8, 8, 8)}  # links per chain, one chain per slot
+CHAIN_LEVELS = {1: (8,), 2: (12,), 3: (8, 8), 4: (10, 10), 5: (7, 7, 7)}  # links per chain, one chain per slot
 CHAIN_MODES = ("swing", "bridge", "drape")
 
 

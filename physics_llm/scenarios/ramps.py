@@ -181,7 +181,7 @@ def _target_stacks(sb: SceneBuilder, rng: random.Random, n: int) -> None:
 # --------------------------------------------------------------------------- funnel
 
 # Per difficulty: (objects poured, funnel opening in units of the largest object's size).
-FUNNEL_LEVELS = {1: (6, 3.2), 2: (10, 2.9), 3: (15, 2.6), 4: (20, 2.4), 5: (23, 2.2)}
+FUNNEL_LEVELS = {1: (6, 3.2), 2: (10, 2.9), 3: (15, 2.6), 4: (19, 2.4), 5: (20, 2.2)}
 FUNNEL_WALL = 6.0  # px, half-thickness of the funnel walls
 
 
@@ -241,7 +241,7 @@ def funnel(rng: random.Random, difficulty: int) -> SceneBuilder:
 
 # --------------------------------------------------------------------------- plinko
 
-PLINKO_LEVELS = {1: (3, 5), 2: (5, 6), 3: (8, 7), 4: (11, 8), 5: (15, 9)}  # per difficulty: (balls, peg rows)
+PLINKO_LEVELS = {1: (3, 5), 2: (5, 6), 3: (8, 7), 4: (11, 8), 5: (12, 9)}  # per difficulty: (balls, peg rows)
 PEG_RADIUS = 6.0  # px
 BIN_HEIGHT = 70.0  # px, height of the dividers between the bins on the floor
 

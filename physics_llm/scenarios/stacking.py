@@ -108,7 +108,8 @@ def _aimed_throw(sb: SceneBuilder, rng: random.Random, target, side: int, dist: 
 def pyramid(rng: random.Random, difficulty: int) -> SceneBuilder:
     sb = SceneBuilder()
     sb.add_walls(friction=0.6, elasticity=0.3)
-    rows = difficulty + 2  # 3 .. 7 rows: 6, 10, 15, 21, 28 boxes
+    # 6, 10, 15, 21, 21 boxes: 7 rows (28 boxes) overflow 8192 tokens with 10 context frames
+    rows = (3, 4, 5, 6, 6)[difficulty - 1]
     w, h = round(rng.uniform(30, 44), 1), round(rng.uniform(20, 30), 1)  # px
     gap = round(rng.uniform(2, 6), 1)  # px between neighbours in a row
     pitch = w + gap
