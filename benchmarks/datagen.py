@@ -8,7 +8,8 @@ times, in one process and on the same scenes:
     of frames, with no recording or encoding.
 and prints JSON with scenes/s per process and the overhead ratio total / raw stepping.
 
-    python benchmarks/datagen.py --per-cell 2
+    python benchmarks/datagen.py --per-cell 2                          # the ten README types
+    python benchmarks/datagen.py --per-cell 1 --scenario-types all     # all registered types
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 from physics_llm.generation import make_header, render_scene
+from physics_llm.scenarios import list_scenarios
 from physics_llm.scene_format import scene_filename, write_text_atomic
 from physics_llm.simulation import build_world
 
@@ -40,13 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--per-cell", type=int, default=2, help="scenes per (type, difficulty)")
     p.add_argument("--frames", type=int, default=200)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--scenario-types", nargs="+", default=MIX, metavar="TYPE",
+                   help="types to time, or 'all' (default: the ten README types)")
     args = p.parse_args(argv)
+    types = list_scenarios() if args.scenario_types == ["all"] else args.scenario_types
 
     per_type = {}
     total_s = raw_s = 0.0
     scenes = object_frames = n_bytes = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name in MIX:
+        for name in types:
             t_total = t_raw = 0.0
             for d in range(1, 6):
                 for k in range(args.per_cell):
