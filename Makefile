@@ -21,6 +21,7 @@ demo: $(VENV)/.installed
 	$(PY) scripts/validate_dataset.py --data-dir $(DEMO_DIR) --check-physics --num-workers 2
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 clean-venv:

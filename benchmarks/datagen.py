@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from physics_llm.generation import make_header, render_scene
-from physics_llm.scenarios import list_scenarios
+from physics_llm.scenarios import resolve_scenario_types
 from physics_llm.scene_format import scene_filename, write_text_atomic
 from physics_llm.simulation import build_world
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--scenario-types", nargs="+", default=MIX, metavar="TYPE",
                    help="types to time, or 'all' (default: the ten README types)")
     args = p.parse_args(argv)
-    types = list_scenarios() if args.scenario_types == ["all"] else args.scenario_types
+    types = resolve_scenario_types(args.scenario_types)
 
     per_type = {}
     total_s = raw_s = 0.0

@@ -48,7 +48,8 @@ import numpy as np
 from tqdm import tqdm
 
 from physics_llm.generation import make_header, render_scene
-from physics_llm.scenarios import get_scenario, list_scenarios
+from physics_llm.config import require, usage_error
+from physics_llm.scenarios import resolve_scenario_types
 from physics_llm.scene_format import Scene, parse_frames
 from physics_llm.tokenization import (
     IGNORE_INDEX,
@@ -230,20 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
-    types = list_scenarios() if args.scenario_types is None else args.scenario_types
-    try:
-        for name in types:
-            get_scenario(name)
-    except KeyError as e:
-        sys.stderr.write(f"error: --scenario-types: {e.args[0]}\n")
-        return 2
     need = CONTEXT_FRAMES + PREDICTED_FRAMES + 1
-    for ok, message in [(args.per_cell >= 1, f"--per-cell must be >= 1, got {args.per_cell}"),
-                        (args.frames >= need, f"--frames must be >= {need} (10 context + 1 predicted + its "
-                                              f"successor), got {args.frames}")]:
-        if not ok:
-            sys.stderr.write(f"error: {message}\n")
-            return 2
+    try:
+        types = resolve_scenario_types(args.scenario_types)
+        require(args.per_cell >= 1, f"--per-cell must be >= 1, got {args.per_cell}")
+        require(args.frames >= need, f"--frames must be >= {need} (10 context + 1 predicted + its successor), "
+                                     f"got {args.frames}")
+    except ValueError as e:
+        return usage_error(e)
 
     start = time.perf_counter()
     tokenizer = build_physics_tokenizer()

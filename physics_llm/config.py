@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 import yaml
@@ -56,3 +57,15 @@ def default_help(cls, name: str, text: str) -> str:
     if default is dataclasses.MISSING:
         return f"{text} (required)"
     return f"{text} (default: {' '.join(map(str, default)) if isinstance(default, (list, tuple)) else default})"
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ``ConfigError(message)`` unless ``condition``: one line per argument check in a script."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def usage_error(error: Exception | str) -> int:
+    """Report a bad argument as one line on stderr; returns the exit status for ``main``."""
+    sys.stderr.write(f"error: {error}\n")
+    return 2

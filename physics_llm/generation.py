@@ -20,7 +20,7 @@ from pathlib import Path
 import pymunk
 from tqdm import tqdm
 
-from physics_llm.scenarios import build_scene_spec, get_scenario, list_scenarios
+from physics_llm.scenarios import build_scene_spec, list_scenarios, resolve_scenario_types
 from physics_llm.scene_format import FORMAT_VERSION, encode_frames, encode_header, scene_filename, write_text_atomic
 from physics_llm.simulation import simulate
 
@@ -87,11 +87,7 @@ class GenerationConfig:
         self.difficulty_range = (int(self.difficulty_range[0]), int(self.difficulty_range[1]))
         if isinstance(self.scenario_types, str):
             self.scenario_types = self.scenario_types.split()
-        for name in self.scenario_types:
-            try:
-                get_scenario(name)
-            except KeyError as e:
-                raise ValueError(f"--scenario-types: {e.args[0]}") from None
+        self.scenario_types = resolve_scenario_types(self.scenario_types)
         if self.num_scenes_per_type < 0:
             raise ValueError(f"--num-scenes-per-type must be >= 0, got {self.num_scenes_per_type}")
         if self.num_workers < 1:

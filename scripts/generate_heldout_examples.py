@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 
 from physics_llm.generation import make_header, render_scene
-from physics_llm.scenarios import HELD_OUT_TYPES, get_scenario, is_held_out
+from physics_llm.config import require, usage_error
+from physics_llm.scenarios import HELD_OUT_TYPES, is_held_out, resolve_scenario_types
 from physics_llm.scene_format import parse_frames, write_text_atomic
 from physics_llm.tokenization import (
     IGNORE_INDEX,
@@ -63,19 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     try:
-        for name in args.scenario_types:
-            get_scenario(name)
-    except KeyError as e:
-        sys.stderr.write(f"error: --scenario-types: {e.args[0]}\n")
-        return 2
-    checks = [(args.num_examples >= 1, f"--num-examples must be >= 1, got {args.num_examples}"),
-              (args.difficulty in (None, 1, 2, 3, 4, 5), f"--difficulty must be 1..5, got {args.difficulty}"),
-              (args.context_frames >= 1, f"--context-frames must be >= 1, got {args.context_frames}"),
-              (args.predict_frames >= 1, f"--predict-frames must be >= 1, got {args.predict_frames}")]
-    for ok, message in checks:
-        if not ok:
-            sys.stderr.write(f"error: {message}\n")
-            return 2
+        resolve_scenario_types(args.scenario_types)
+        require(args.num_examples >= 1, f"--num-examples must be >= 1, got {args.num_examples}")
+        require(args.difficulty in (None, 1, 2, 3, 4, 5), f"--difficulty must be 1..5, got {args.difficulty}")
+        require(args.context_frames >= 1, f"--context-frames must be >= 1, got {args.context_frames}")
+        require(args.predict_frames >= 1, f"--predict-frames must be >= 1, got {args.predict_frames}")
+    except ValueError as e:
+        return usage_error(e)
     seen = [t for t in dict.fromkeys(args.scenario_types) if not is_held_out(t)]
     if seen:
         log.info("note: %s %s seen in training (not held out)", " ".join(seen), "is" if len(seen) == 1 else "are")

@@ -21,7 +21,8 @@ from tqdm import tqdm
 
 from physics_llm.generation import make_header
 from physics_llm.render import SceneRenderer, contact_sheet, frame_step, save_gif
-from physics_llm.scenarios import get_scenario, list_scenarios
+from physics_llm.config import require, usage_error
+from physics_llm.scenarios import resolve_scenario_types
 from physics_llm.simulation import simulate
 
 log = logging.getLogger("render_gallery")
@@ -45,21 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
-    types = list_scenarios() if args.scenario_types == ["all"] else args.scenario_types
     try:
-        for name in types:
-            get_scenario(name)
-    except KeyError as e:
-        sys.stderr.write(f"error: --scenario-types: {e.args[0]}\n")
-        return 2
-    checks = [(args.difficulty in range(1, 6), f"--difficulty must be 1..5, got {args.difficulty}"),
-              (args.fps > 0, f"--fps must be > 0, got {args.fps}"),
-              (args.frames >= 2, f"--frames must be >= 2, got {args.frames}"),
-              (args.scale > 0, f"--scale must be > 0, got {args.scale}")]
-    for ok, message in checks:
-        if not ok:
-            sys.stderr.write(f"error: {message}\n")
-            return 2
+        types = resolve_scenario_types(args.scenario_types)
+        require(args.difficulty in range(1, 6), f"--difficulty must be 1..5, got {args.difficulty}")
+        require(args.fps > 0, f"--fps must be > 0, got {args.fps}")
+        require(args.frames >= 2, f"--frames must be >= 2, got {args.frames}")
+        require(args.scale > 0, f"--scale must be > 0, got {args.scale}")
+    except ValueError as e:
+        return usage_error(e)
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     stills = []

@@ -11,6 +11,7 @@ from physics_llm.scenarios.registry import (
     get_scenario,
     list_scenarios,
     register_scenario,
+    resolve_scenario_types,
 )
 from physics_llm.scenarios.splits import HELD_OUT_TYPES, is_held_out, seen_types
 
@@ -19,5 +20,5 @@ from physics_llm.scenarios import collision, stacking, constraints, ramps, minig
 
 __all__ = [
     "CATEGORIES", "DIFFICULTIES", "HELD_OUT_TYPES", "ScenarioInfo", "build_scene_spec", "get_scenario",
-    "is_held_out", "list_scenarios", "register_scenario", "seen_types",
+    "is_held_out", "list_scenarios", "register_scenario", "resolve_scenario_types", "seen_types",
 ]

@@ -173,7 +173,8 @@ def _target_stacks(sb: SceneBuilder, rng: random.Random, n: int) -> None:
     stack 10 px from the right wall."""
     columns = (n + 1) // 2
     for k in range(n):
-        side = round(rng.uniform(16, 24), 1) if k % 2 == 0 else side
+        if k % 2 == 0:  # a new stack: draw its box size; the box on top repeats it
+            side = round(rng.uniform(16, 24), 1)
         x = 790 - (columns - k // 2 - 0.5) * TARGET_PITCH
         sb.add_box((x, side / 2 + (k % 2) * side), (side, side), friction=0.5, elasticity=0.2)
 

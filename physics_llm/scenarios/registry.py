@@ -51,6 +51,17 @@ def get_scenario(name: str) -> ScenarioInfo:
         raise KeyError(f"unknown scenario type {name!r}; valid types: {', '.join(_REGISTRY)}") from None
 
 
+def resolve_scenario_types(names: list[str] | None) -> list[str]:
+    """Validated type names; ``None`` or ``["all"]`` mean every registered type. Raises ``ValueError``
+    naming the ``--scenario-types`` flag and listing the valid names."""
+    if names is None or list(names) == ["all"]:
+        return list_scenarios()
+    unknown = [n for n in names if n not in _REGISTRY]
+    if unknown:
+        raise ValueError(f"--scenario-types: unknown scenario type(s) {unknown}; valid types: {', '.join(_REGISTRY)}")
+    return list(names)
+
+
 def build_scene_spec(name: str, rng: random.Random, difficulty: int) -> dict:
     """Header fields owned by the scenario (everything but seed/num_frames bookkeeping)."""
     if difficulty not in DIFFICULTIES:
