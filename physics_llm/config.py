@@ -40,7 +40,8 @@ def resolve_config(cls, args: argparse.Namespace):
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"--config {config_path}: unknown option(s) {unknown}; valid: {sorted(names)}")
-        values.update(data)
+        types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+        values.update({k: _coerce(v, types[k], f"--config {config_path}: {k}") for k, v in data.items()})
     values.update({k: v for k, v in vars(args).items() if k in names})
     required = [f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
@@ -48,6 +49,19 @@ def resolve_config(cls, args: argparse.Namespace):
         if name not in values:
             raise ConfigError(f"--{name.replace('_', '-')} is required (on the command line or in --config)")
     return cls(**values)
+
+
+def _coerce(value, annotation: str, where: str):
+    """YAML reads ``3e-3`` as a string (YAML 1.1 floats need a dot): convert scalars to the field's type."""
+    if value is None or not isinstance(value, str) or annotation.startswith("str"):
+        return value
+    for name, kind in (("int", int), ("float", float)):
+        if annotation.startswith(name):
+            try:
+                return kind(value)
+            except ValueError:
+                raise ConfigError(f"{where} must be {name}, got {value!r}") from None
+    return value
 
 
 def default_help(cls, name: str, text: str) -> str:
@@ -69,3 +83,17 @@ def usage_error(error: Exception | str) -> int:
     """Report a bad argument as one line on stderr; returns the exit status for ``main``."""
     sys.stderr.write(f"error: {error}\n")
     return 2
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls, helps: dict[str, str]) -> None:
+    """One ``--flag-name`` per dataclass field (types from the annotations; booleans get ``--no-...``),
+    all defaulting to ``argparse.SUPPRESS`` so that :func:`resolve_config` sees only flags given."""
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        text = default_help(cls, f.name, helps.get(f.name, f.name.replace("_", " ")))
+        annotation = str(f.type)
+        if annotation == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
+            continue
+        kind = int if annotation.startswith("int") else float if annotation.startswith("float") else str
+        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=text)

@@ -37,13 +37,20 @@ class SceneRecord:
 
 
 def scan_headers(data_dir: str | Path) -> list[SceneRecord]:
-    """One record per scene file under ``data_dir/<type>/``, from its header line only."""
+    """One record per scene file under ``data_dir/<type>/``, from its header line only. Files whose
+    header cannot be read are skipped with a warning (``validate_dataset.py`` says what is wrong)."""
     files, _ = find_scene_files(Path(data_dir))
-    records = []
+    records, bad = [], []
     for p in files:
-        with open(p, encoding="utf-8") as f:
-            header = json.loads(f.readline())
-        records.append(SceneRecord(str(p), header["scenario_type"], int(header["difficulty"])))
+        try:
+            with open(p, encoding="utf-8") as f:
+                header = json.loads(f.readline())
+            records.append(SceneRecord(str(p), header["scenario_type"], int(header["difficulty"])))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            bad.append(f"{p} ({type(e).__name__})")
+    if bad:
+        log.warning("skipping %d scene files with an unreadable header: %s%s", len(bad), ", ".join(bad[:3]),
+                    ", ..." if len(bad) > 3 else "")
     return records
 
 

@@ -31,3 +31,13 @@ def dataset_copy(small_dataset, tmp_path) -> Path:
     dst = tmp_path / "data"
     shutil.copytree(small_dataset, dst)
     return dst
+
+
+def pytest_configure(config):
+    """One intra-op thread for torch: on these 2-vCPU machines two OpenMP threads sharing a core with
+    another process spin-wait (a tiny model's step went from 0.04 s to 1.5 s)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)

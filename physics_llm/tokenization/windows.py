@@ -144,7 +144,12 @@ def pack_windows(windows: list[dict], max_len: int, pad_id: int) -> tuple[list[d
 def _windows_batch(batch: dict, tokenizer, max_len: int) -> dict:
     out = {k: [] for k in ("input_ids", "labels", "scenario_type", "difficulty", "first_frame", "num_frames", "path")}
     for path in batch["path"]:
-        for w in scene_windows(path, tokenizer, max_len):
+        try:
+            windows = scene_windows(path, tokenizer, max_len)
+        except (OSError, ValueError, KeyError, TypeError) as e:  # a corrupt scene must not stop a long job
+            log.warning("skipping %s: %s: %s", path, type(e).__name__, e)
+            continue
+        for w in windows:
             for k in out:
                 out[k].append(w[k])
     return out
@@ -180,6 +185,6 @@ def build_windows_dataset(paths: list[str | Path], tokenizer, max_len: int = 819
                 fn_kwargs={"tokenizer": tokenizer, "max_len": max_len}, desc="cutting windows", **kwargs)
     missing = len(set(paths) - set(ds["path"]))
     if missing:
-        log.warning("%d of %d scenes gave no window: their header plus one frame exceeds %d tokens",
+        log.warning("%d of %d scenes gave no window (unreadable, or header plus one frame exceeds %d tokens)",
                     missing, len(paths), max_len)
     return ds
