@@ -28,6 +28,24 @@ from physics_llm.tokenization.windows import IGNORE_INDEX, build_windows_dataset
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adamw_torch", "adamw_8bit")
+# --help text of the TrainConfig flags; each script adds or overrides its own.
+TRAIN_HELP = {
+    "data_dir": "training scenes (<type>/scene_*.jsonl)",
+    "batch_size": "windows per device per step",
+    "grad_accum": "gradient accumulation steps",
+    "lr": "peak learning rate",
+    "max_steps": "optimizer steps over all stages (-1: --epochs-per-stage epochs per stage)",
+    "max_seq_length": "tokens per window (header + whole frames)",
+    "warmup_steps": "linear warmup steps (then cosine decay), per stage",
+    "curriculum_stages": "difficulty stages 1..5; stage k trains on difficulty <= ceil(5(k+1)/N)",
+    "include_held_out": "train on held-out scenario types too (they are skipped by default)",
+    "optimizer": "adamw_torch or adamw_8bit (bitsandbytes, CUDA)",
+    "gradient_checkpointing": "recompute activations in the backward pass (less memory)",
+    "pack": "pack several windows per row (attention kept apart by position ids)",
+    "num_workers": "processes cutting windows (datasets.map num_proc)",
+    "wandb_project": "log to this Weights & Biases project (offline fallback without key or network)",
+    "resume": "continue an interrupted run in --output-dir",
+}
 STAGE_DONE = "stage_complete.json"
 RESOLVED_CONFIG = "train_config.json"
 

@@ -27,27 +27,16 @@ from transformers import AutoTokenizer, set_seed
 from physics_llm.config import ConfigError, add_config_arguments, resolve_config, usage_error
 from physics_llm.models import DEFAULT_MAX_SEQ_LENGTH, MODEL_SIZES, GPTForCausalLM, gpt_config_for_size
 from physics_llm.tokenization import build_physics_tokenizer
-from physics_llm.training import TrainConfig, last_complete_stage, run_curriculum, setup_file_logging
+from physics_llm.training import TRAIN_HELP, TrainConfig, last_complete_stage, run_curriculum, setup_file_logging
 
 log = logging.getLogger("train_scratch")
 
 HELP = {
-    "data_dir": "training scenes (<type>/scene_*.jsonl)",
+    **TRAIN_HELP,
     "output_dir": "checkpoints, logs and the tokenizer go here",
     "model_size": f"one of {', '.join(MODEL_SIZES)}",
-    "batch_size": "windows per device per step",
-    "grad_accum": "gradient accumulation steps",
     "lr": "peak learning rate (muP: for the base width; hidden matrices get lr / width multiplier)",
-    "max_steps": "optimizer steps over all stages (-1: --epochs-per-stage epochs per stage)",
     "max_seq_length": "tokens per window (header + whole frames); default 2048 for tiny/small, 8192 otherwise",
-    "warmup_steps": "linear warmup steps (then cosine decay), per stage",
-    "curriculum_stages": "difficulty stages 1..5; stage k trains on difficulty <= ceil(5(k+1)/N)",
-    "include_held_out": "train on held-out scenario types too (they are skipped by default)",
-    "optimizer": "adamw_torch or adamw_8bit (bitsandbytes, CUDA)",
-    "pack": "pack several windows per row (attention kept apart by position ids)",
-    "num_workers": "processes cutting windows (datasets.map num_proc)",
-    "wandb_project": "log to this Weights & Biases project (offline fallback without key or network)",
-    "resume": "continue an interrupted run in --output-dir",
 }
 
 

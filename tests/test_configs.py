@@ -7,10 +7,11 @@ import pytest
 
 from physics_llm.config import ConfigError, resolve_config
 from physics_llm.generation import GenerationConfig
+from train_finetune import FinetuneConfig
 from train_scratch import ScratchConfig
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
-SCRIPTS = {"data": GenerationConfig, "scratch": ScratchConfig}
+SCRIPTS = {"data": GenerationConfig, "scratch": ScratchConfig, "finetune": FinetuneConfig}
 
 
 def test_every_config_has_a_script():
@@ -25,6 +26,8 @@ def test_config_resolves(path):
     if cls is GenerationConfig:
         cfg.check()
         assert cfg.frames_per_scene == 200
+    elif cls is FinetuneConfig:
+        assert isinstance(cfg.lr, float) and cfg.base_model == "LiquidAI/LFM2-350M"
     else:
         assert isinstance(cfg.lr, float) and cfg.model_size == path.stem.split("_", 1)[1]
 
