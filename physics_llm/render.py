@@ -188,3 +188,69 @@ def contact_sheet(tiles: list[Image.Image], columns: int, gap: int = 4) -> Image
         r, c = divmod(i, columns)
         sheet.paste(tile.convert("RGB"), (gap + c * (w + gap), gap + r * (h + gap)))
     return sheet
+
+
+# Line colours of the error-vs-horizon plot, in series order (model first, then the baselines).
+PLOT_COLORS = [(40, 90, 200), (120, 120, 120), (40, 160, 70), (200, 120, 40), (170, 60, 160), (200, 50, 50)]
+
+
+def plot_error_vs_horizon(panels: dict[str, dict[str, list]], path: str | Path, ylabel: str = "position RMSE (px)",
+                          xlabel: str = "horizon step", panel_size: tuple[int, int] = (420, 300)) -> Path:
+    """Line plot (Pillow, PNG): one panel per entry of ``panels`` (title -> {series name -> values per
+    step}), side by side with a shared y range; ``None`` values leave a gap. Series keep their order,
+    and a series name gets the same colour in every panel. Returns ``path``."""
+    if not panels:
+        raise ValueError("no panels to plot")
+    names: list[str] = []
+    for series in panels.values():
+        names += [n for n in series if n not in names]
+    colors = {n: PLOT_COLORS[i % len(PLOT_COLORS)] for i, n in enumerate(names)}
+    values = [v for series in panels.values() for ys in series.values() for v in ys if v is not None]
+    y_max = max(values) * 1.05 if values and max(values) > 0 else 1.0
+    n_steps = max((len(ys) for series in panels.values() for ys in series.values()), default=1)
+    pw, ph = panel_size
+    left, right, top, bottom = 56, 12, 24, 36
+    legend_h = 16 * len(names) + 8
+    im = Image.new("RGB", (pw * len(panels), ph + legend_h), (255, 255, 255))
+    draw = ImageDraw.Draw(im)
+    black, grey = (20, 20, 20), (215, 215, 215)
+    for k, (title, series) in enumerate(panels.items()):
+        x0, x1, y0, y1 = k * pw + left, (k + 1) * pw - right, top, ph - bottom
+
+        def to_xy(h: int, v: float):
+            x = x0 + (x1 - x0) * (h / max(n_steps - 1, 1))
+            return x, y1 - (y1 - y0) * (v / y_max)
+
+        for i in range(5):  # y grid and tick labels
+            v = y_max * i / 4
+            _, y = to_xy(0, v)
+            draw.line([(x0, y), (x1, y)], fill=grey)
+            draw.text((k * pw + 4, y - 6), f"{v:.3g}", fill=black)
+        for h in sorted({0, n_steps - 1, (n_steps - 1) // 2}):  # x ticks: steps are 1-based on the axis
+            x, _ = to_xy(h, 0)
+            draw.line([(x, y1), (x, y1 + 4)], fill=black)
+            draw.text((x - 4, y1 + 6), str(h + 1), fill=black)
+        draw.rectangle([x0, y0, x1, y1], outline=black)
+        draw.text((x0, 6), title, fill=black)
+        draw.text(((x0 + x1) // 2 - 30, ph - 16), xlabel, fill=black)
+        for name, ys in reversed(list(series.items())):  # the first series (the model) on top
+            run: list[tuple[float, float]] = []
+            for h, v in enumerate(list(ys) + [None]):
+                if v is None:
+                    if len(run) > 1:
+                        draw.line(run, fill=colors[name], width=2)
+                    elif run:
+                        x, y = run[0]
+                        draw.ellipse([x - 2, y - 2, x + 2, y + 2], fill=colors[name])
+                    run = []
+                else:
+                    run.append(to_xy(h, v))
+    draw.text((4, ph - 16), ylabel, fill=black)
+    for i, name in enumerate(names):
+        y = ph + 4 + 16 * i
+        draw.line([(left, y + 6), (left + 24, y + 6)], fill=colors[name], width=3)
+        draw.text((left + 30, y), name, fill=black)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path)
+    return path

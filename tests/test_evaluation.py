@@ -1,0 +1,172 @@
+"""run_evaluation.py / render_comparison_gifs.py end to end on a tiny scratch checkpoint (CPU)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import generate
+from physics_llm.evaluation import expected_gif_frames, load_model_for_eval, write_report
+from physics_llm.scene_format import read_scene
+from render_comparison_gifs import main as gifs_main
+from run_evaluation import main as eval_main
+from train_scratch import main as train_main
+
+CONTEXT, HORIZON = 10, 5
+BASELINE_NAMES = {"copy_last", "constant_velocity", "constant_acceleration"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluation")
+    train, val, ckpt = root / "train", root / "val", root / "ckpt"
+    generate(train, types=["billiards", "pendulum"], n=3, frames=40)
+    generate(val, types=["bowling", "pendulum"], n=2, frames=40, seed=11)
+    assert train_main(["--data-dir", str(train), "--output-dir", str(ckpt), "--model-size", "tiny",
+                       "--batch-size", "2", "--max-seq-length", "1024", "--max-steps", "5", "--logging-steps", "5",
+                       "--save-steps", "1000", "--seed", "3"]) == 0
+    return {"root": root, "val": val, "ckpt": ckpt / "stage0"}
+
+
+@pytest.fixture(scope="module")
+def evaluated(setup):
+    out = setup["root"] / "results"
+    rc = eval_main(["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--output-dir", str(out),
+                    "--context-frames", str(CONTEXT), "--rollout-frames", str(HORIZON), "--num-gifs", "1",
+                    "--no-progress"])
+    assert rc == 0
+    return out
+
+
+def test_run_evaluation_writes_every_output(setup, evaluated, capsys):
+    out = evaluated
+    m = json.loads((out / "metrics.json").read_text())
+    assert set(m["baselines"]) == BASELINE_NAMES
+    assert m["model"]["overall"]["num_scenes"] == 4 and m["scenes"]["evaluated"] == 4
+    assert m["settings"]["context_frames"] == CONTEXT and m["settings"]["rollout_frames"] == HORIZON
+    # Seen / held-out from the checkpoint's own record, not from a hard-coded list.
+    assert m["split"]["trained_types"] == json.loads((setup["ckpt"] / "training_types.json").read_text())["types"]
+    assert m["split"]["types"] == {"bowling": "held_out", "pendulum": "seen"}
+    for agg in [m["model"], *m["baselines"].values()]:
+        assert agg["split"]["source"] == "trained_types"
+        assert agg["seen_vs_held_out"]["held_out"]["scenario_types"] == ["bowling"]
+        assert agg["seen_vs_held_out"]["seen"]["scenario_types"] == ["pendulum"]
+        assert len(agg["overall"]["per_step"]["rmse"]) == HORIZON
+    for t in ("bowling", "pendulum"):
+        for i in range(2):
+            p = json.loads((out / "predictions" / t / f"scene_{i:08d}.json").read_text())
+            assert np.asarray(p["model"]["pos"]).shape[:1] == (HORIZON,)
+            assert set(p["baselines"]) == BASELINE_NAMES and "format_failures" in p["model"]
+    plot = Image.open(out / "error_vs_horizon.png")
+    assert plot.size[0] > 400 and plot.size[1] > 200
+    report = (out / "report.md").read_text()
+    assert "constant_velocity" in report and "Held-out types" in report and "Seen types" in report
+    assert "bowling (held-out)" in report
+    gifs = sorted((out / "comparison_gifs").glob("*.gif"))
+    assert len(gifs) == 1
+
+
+def test_comparison_gif_frame_count(setup, evaluated):
+    gif = next((evaluated / "comparison_gifs").glob("*.gif"))
+    stype = gif.name.split("_scene_")[0]
+    scene = read_scene(setup["val"] / stype / (gif.name.split("_cmp")[0][len(stype) + 1:] + ".jsonl"))
+    n = expected_gif_frames(CONTEXT, HORIZON, float(scene.header["dt"]), 15.0)
+    with Image.open(gif) as im:
+        total, frames = 0, 0
+        for i in range(im.n_frames):
+            im.seek(i)
+            total += im.info["duration"]
+            frames += 1
+        width = im.size[0]
+    # Identical frames may be merged, and GIF stores durations in 1/100 s: compare summed durations.
+    assert round(total / (1000 / 15)) == n and frames <= n
+    assert width > scene.header["canvas"][0]  # two panels side by side (scale 0.5 each, plus a gap)
+
+
+def test_render_comparison_gifs_script(setup, evaluated, tmp_path):
+    assert gifs_main(["--predictions-dir", str(evaluated / "predictions"), "--data-dir", str(setup["val"]),
+                      "--output-dir", str(tmp_path), "--num-gifs", "2"]) == 0
+    names = sorted(p.name for p in (tmp_path / "comparison_gifs").glob("*.gif"))
+    assert names == ["bowling_scene_00000000_cmp.gif", "pendulum_scene_00000000_cmp.gif"]  # one per type first
+    assert gifs_main(["--predictions-dir", str(tmp_path / "nope"), "--data-dir", str(setup["val"]),
+                      "--output-dir", str(tmp_path)]) == 2
+
+
+def test_constant_velocity_skill_is_zero(evaluated):
+    m = json.loads((evaluated / "metrics.json").read_text())
+    cv = m["baselines"]["constant_velocity"]
+    groups = [cv["overall"], *cv["per_type"].values(), *cv["seen_vs_held_out"].values()]
+    for g in groups:
+        skill = g["skill_vs_cv"]["mean"]
+        assert skill is None or abs(skill) < 1e-12  # None only where CV is exact (MSE 0)
+    assert any(g["skill_vs_cv"]["mean"] is not None for g in groups)
+
+
+def test_report_comes_from_metrics_only(evaluated, tmp_path):
+    m = json.loads((evaluated / "metrics.json").read_text())
+    write_report(m, tmp_path / "again.md")
+    assert (tmp_path / "again.md").read_text() == (evaluated / "report.md").read_text()
+
+
+def test_evaluation_is_deterministic(setup, evaluated, tmp_path):
+    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--output-dir",
+                      str(tmp_path), "--context-frames", str(CONTEXT), "--rollout-frames", str(HORIZON),
+                      "--max-scenes-per-type", "1", "--no-progress"]) == 0
+    a = json.loads((tmp_path / "predictions" / "pendulum" / "scene_00000000.json").read_text())
+    b = json.loads((evaluated / "predictions" / "pendulum" / "scene_00000000.json").read_text())
+    assert a == b
+    assert json.loads((tmp_path / "metrics.json").read_text())["scenes"]["evaluated"] == 2
+
+
+def test_load_model_for_eval_scratch(setup):
+    model, tok = load_model_for_eval(setup["ckpt"])
+    assert not model.training and tok.eos_token_id is not None
+
+
+def test_bad_arguments_exit_2(setup, tmp_path, capsys):
+    base = ["--output-dir", str(tmp_path / "o")]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (["--checkpoint", str(tmp_path / "missing"), "--data-dir", str(setup["val"])], "--checkpoint"),
+        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(empty)], "--data-dir"),
+        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(tmp_path / "nodata")], "--data-dir"),
+        (["--checkpoint", str(empty), "--data-dir", str(setup["val"])], "--checkpoint"),
+        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--rollout-frames", "0"],
+         "--rollout-frames"),
+        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--context-frames", "2"],
+         "--context-frames"),
+    ]
+    for argv, flag in cases:
+        assert eval_main(argv + base) == 2, argv
+        assert flag in capsys.readouterr().err
+    # Scenes too short for context + horizon: none can be evaluated, a clear error (no traceback).
+    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--rollout-frames", "60",
+                      *base]) == 2
+    assert "frames" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        eval_main(["--data-dir", str(setup["val"])])
+    assert e.value.code == 2
+
+
+def test_lora_checkpoint_end_to_end(setup, tmp_path):
+    """The same pipeline on a tiny LFM2 + LoRA adapter (loaded through load_finetuned)."""
+    from physics_llm.finetune import build_tiny_lfm2, scene_texts
+    from train_finetune import main as finetune_main
+
+    train = setup["root"] / "train"
+    base = build_tiny_lfm2(tmp_path / "lfm2", scene_texts(train))
+    run = tmp_path / "lora"
+    assert finetune_main(["--data-dir", str(train), "--output-dir", str(run), "--base-model", str(base),
+                          "--max-seq-length", "1024", "--batch-size", "2", "--grad-accum", "1", "--seed", "3",
+                          "--max-steps", "2", "--logging-steps", "1", "--save-steps", "1000"]) == 0
+    stage = run / "stage0"
+    assert (stage / "adapter_config.json").exists()
+    out = tmp_path / "results"
+    assert eval_main(["--checkpoint", str(stage), "--data-dir", str(setup["val"]), "--output-dir", str(out),
+                      "--context-frames", "10", "--rollout-frames", "3", "--max-scenes-per-type", "1",
+                      "--no-progress"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["scenes"]["evaluated"] == 2 and m["split"]["types"] == {"bowling": "held_out", "pendulum": "seen"}
+    assert (out / "report.md").exists() and (out / "error_vs_horizon.png").exists()
