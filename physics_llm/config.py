@@ -85,6 +85,15 @@ def usage_error(error: Exception | str) -> int:
     return 2
 
 
+def config_parser(cls, description: str, helps: dict[str, str]) -> argparse.ArgumentParser:
+    """A script's parser: ``--config`` (YAML) plus one flag per field of ``cls`` (see below)."""
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                argument_default=argparse.SUPPRESS)
+    p.add_argument("--config", default=None, help="YAML file of options (flags given here override it)")
+    add_config_arguments(p, cls, helps)
+    return p
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, cls, helps: dict[str, str]) -> None:
     """One ``--flag-name`` per dataclass field (types from the annotations; booleans get ``--no-...``),
     all defaulting to ``argparse.SUPPRESS`` so that :func:`resolve_config` sees only flags given."""

@@ -322,6 +322,8 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
                    "final_loss": _last_logged_loss(trainer)}
         if trainer.is_world_process_zero():
             done.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        log.info("stage %d (difficulty <= %d) done: %d steps, mean loss %.4f, last logged loss %s", stage, ceiling,
+                 result.global_step, result.training_loss, summary["final_loss"])
         trainer.accelerator.wait_for_everyone()
         summaries.append(summary)
     return summaries

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from transformers import set_seed
 
-from physics_llm.config import ConfigError, add_config_arguments, require, resolve_config, usage_error
+from physics_llm.config import ConfigError, config_parser, require, resolve_config, usage_error
 from physics_llm.finetune import (BACKENDS, DEFAULT_BASE_MODEL, DEFAULT_TARGET_MODULES, choose_backend,
                                   load_lora_model, parse_target_modules, save_merged)
 from physics_llm.training import TRAIN_HELP, TrainConfig, last_complete_stage, run_curriculum, setup_file_logging
@@ -64,11 +64,7 @@ class FinetuneConfig(TrainConfig):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                argument_default=argparse.SUPPRESS)
-    p.add_argument("--config", default=None, help="YAML file of options (flags given here override it)")
-    add_config_arguments(p, FinetuneConfig, HELP)
-    return p
+    return config_parser(FinetuneConfig, __doc__, HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,12 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%s via %s: %.2fM parameters, %.3fM trainable (LoRA r=%d on %s)", cfg.base_model, backend, total / 1e6,
              trainable / 1e6, cfg.lora_r, " ".join(targets))
     try:
-        summaries = run_curriculum(cfg, model, tokenizer)
+        run_curriculum(cfg, model, tokenizer)
     except ValueError as e:
         return usage_error(e)
-    for s in summaries:
-        log.info("stage %d (difficulty <= %d): %d steps, mean loss %.4f, last logged loss %s", s["stage"],
-                 s["max_difficulty"], s["steps"], s["train_loss"], s["final_loss"])
     if cfg.merge:
         merged = save_merged(last_complete_stage(out), out / "merged", cfg.base_model)
         log.info("merged model saved to %s", merged)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, set_seed
 
-from physics_llm.config import ConfigError, add_config_arguments, resolve_config, usage_error
+from physics_llm.config import ConfigError, config_parser, resolve_config, usage_error
 from physics_llm.models import DEFAULT_MAX_SEQ_LENGTH, MODEL_SIZES, GPTForCausalLM, gpt_config_for_size
 from physics_llm.tokenization import build_physics_tokenizer
 from physics_llm.training import TRAIN_HELP, TrainConfig, last_complete_stage, run_curriculum, setup_file_logging
@@ -49,11 +49,7 @@ class ScratchConfig(TrainConfig):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                argument_default=argparse.SUPPRESS)
-    p.add_argument("--config", default=None, help="YAML file of options (flags given here override it)")
-    add_config_arguments(p, ScratchConfig, HELP)
-    return p
+    return config_parser(ScratchConfig, __doc__, HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,12 +84,9 @@ def main(argv: list[str] | None = None) -> int:
             eos_token_id=tokenizer.eos_token_id))
     log.info("model %s: %.2fM parameters", cfg.model_size, sum(p.numel() for p in model.parameters()) / 1e6)
     try:
-        summaries = run_curriculum(cfg, model, tokenizer)
+        run_curriculum(cfg, model, tokenizer)
     except ValueError as e:
         return usage_error(e)
-    for s in summaries:
-        log.info("stage %d (difficulty <= %d): %d steps, mean loss %.4f, last logged loss %s", s["stage"],
-                 s["max_difficulty"], s["steps"], s["train_loss"], s["final_loss"])
     log.info("checkpoints in %s", out)
     return 0
 
