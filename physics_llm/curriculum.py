@@ -20,6 +20,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from physics_llm.packing import is_packed_dir, packed_scene_records
 from physics_llm.scenarios import HELD_OUT_TYPES
 from physics_llm.validation import find_scene_files
 
@@ -38,7 +39,11 @@ class SceneRecord:
 
 def scan_headers(data_dir: str | Path) -> list[SceneRecord]:
     """One record per scene file under ``data_dir/<type>/``, from its header line only. Files whose
-    header cannot be read are skipped with a warning (``validate_dataset.py`` says what is wrong)."""
+    header cannot be read are skipped with a warning (``validate_dataset.py`` says what is wrong).
+    A packed directory (Parquet shards, :mod:`physics_llm.packing`) gives one record per row, whose
+    ``path`` is a ``<shard>::<scene_id>`` reference that :func:`~physics_llm.packing.read_scene_ref` reads."""
+    if is_packed_dir(data_dir):
+        return [SceneRecord(*r) for r in packed_scene_records(data_dir)]
     files, _ = find_scene_files(Path(data_dir))
     records, bad = [], []
     for p in files:

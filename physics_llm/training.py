@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 OPTIMIZERS = ("adamw_torch", "adamw_8bit")
 # --help text of the TrainConfig flags; each script adds or overrides its own.
 TRAIN_HELP = {
-    "data_dir": "training scenes (<type>/scene_*.jsonl)",
+    "data_dir": "training scenes (<type>/scene_*.jsonl, or Parquet shards from pack_dataset.py)",
     "batch_size": "windows per device per step",
     "grad_accum": "gradient accumulation steps",
     "lr": "peak learning rate",
@@ -281,7 +281,8 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
     out = Path(cfg.output_dir)
     records = drop_held_out(scan_headers(cfg.data_dir), cfg.include_held_out)
     if not records:
-        raise ValueError(f"--data-dir {cfg.data_dir}: no training scenes (expected <type>/scene_*.jsonl; "
+        raise ValueError(f"--data-dir {cfg.data_dir}: no training scenes (expected <type>/scene_*.jsonl or "
+                         "Parquet shards; "
                          "held-out types are skipped unless --include-held-out)")
     report_to = wandb_report_to(cfg.wandb_project)
     summaries = []

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from physics_llm.scene_format import read_scene
+from physics_llm.packing import read_scene_ref, ref_file
 from physics_llm.tokenization.codec import QuantizedScene, frame_segments, quantize, render_header
 
 IGNORE_INDEX = -100  # label of tokens that carry no loss
@@ -89,7 +89,8 @@ def cut_windows(enc: EncodedScene, max_len: int, bos_id: int | None, eos_id: int
 
 
 def scene_windows(path: str | Path, tokenizer, max_len: int) -> list[dict]:
-    q = quantize(read_scene(path))
+    """Windows of one scene: a JSONL file, or a packed ``<shard>::<scene_id>`` reference."""
+    q = quantize(read_scene_ref(path))
     windows = cut_windows(encode_scene(tokenizer, q), max_len, tokenizer.bos_token_id, tokenizer.eos_token_id)
     for w in windows:
         w.update(scenario_type=q.header["scenario_type"], difficulty=q.header["difficulty"], path=str(path))
@@ -160,7 +161,7 @@ def _cache_key(paths: list[str], tokenizer, max_len: int) -> str:
     h.update(json.dumps([max_len, type(tokenizer).__name__, tokenizer.name_or_path, len(tokenizer)]).encode())
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     for p in paths:
-        st = Path(p).stat()
+        st = ref_file(p).stat()
         h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
