@@ -17,12 +17,19 @@ Frame ``t``'s displacements give frame ``t + 1``, so the predictions are frames 
 same convention as :mod:`physics_llm.baselines`: ``pos`` (H, N, 2) int64 in 0.1 px, ``angle`` (H, N)
 int64 mrad (unwrapped).
 
-Generation of one predicted part stops when the decoded generated text contains ``LINE_END``, when the
-model emits its EOS token, or after ``max_new_tokens_per_object`` tokens. The text is then parsed with
-:func:`codec.parse_predicted`. **A part that does not parse (no line end, EOS, garbage, anything after
-the line end) counts as one format failure and the object gets a zero displacement for that frame**
-(it stays where it is); the rollout never crashes on model output. The generated ids are appended to
-the prompt exactly as the model produced them (garbage included), mirroring training windows.
+Grammar-constrained decoding (``constrained=True``, the default): while a predicted part is generated, only
+tokens that keep its text a valid prefix of ``-?D+ -?D+ -?D+\n`` (canonical integers, at most ``MAX_DIGITS``
+digits; :mod:`physics_llm.decoding`) and can still finish it within the budget are allowed; the others'
+logits are set to -inf before greedy or sampled selection. The part ends when the grammar reaches its line
+end. ``max_new_tokens_per_object`` defaults to the tokenizer's worst case (24 tokens for single-character
+tokens), so **every part is complete and parses: zero format failures by construction**, whatever the model.
+
+Unconstrained (``constrained=False``): generation of one predicted part stops when the decoded generated text
+contains ``LINE_END``, when the model emits its EOS token, or after ``max_new_tokens_per_object`` tokens. The
+text is then parsed with :func:`codec.parse_predicted`. **A part that does not parse (no line end, EOS,
+garbage, anything after the line end) counts as one format failure and the object gets a zero displacement
+for that frame** (it stays where it is); the rollout never crashes on model output. The generated ids are
+appended to the prompt exactly as the model produced them (garbage included), mirroring training windows.
 
 Decoding: greedy when ``temperature == 0``, else temperature + top-p (nucleus) sampling with a
 ``torch.Generator`` seeded by ``seed`` (same seed, same output).
@@ -51,6 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from physics_llm.decoding import grammar_table
 from physics_llm.tokenization.codec import (LINE_END, QuantizedScene, forced_prefix, frame_marker, integrate,
                                             parse_predicted)
 from physics_llm.tokenization.prompt import PromptBuilder
@@ -149,10 +157,16 @@ class _Stream:
 
 
 def rollout(model, tokenizer, q: QuantizedScene, context: int = 10, horizon: int = 20,
-            max_new_tokens_per_object: int = 16, temperature: float = 0.0, top_p: float = 1.0,
-            seed: int = 0) -> RolloutResult:
+            max_new_tokens_per_object: int | None = None, temperature: float = 0.0, top_p: float = 1.0,
+            seed: int = 0, constrained: bool = True) -> RolloutResult:
     """Roll ``model`` forward ``horizon`` frames after ``context`` ground-truth frames of ``q``
     (forced-structure decoding, KV cache, sliding window; see the module docstring)."""
+    table = grammar_table(tokenizer) if constrained else None
+    if max_new_tokens_per_object is None:
+        max_new_tokens_per_object = table.max_tokens if constrained else 16
+    if constrained and max_new_tokens_per_object < table.min_tokens:
+        raise ValueError(f"rollout: max_new_tokens_per_object={max_new_tokens_per_object} cannot hold a predicted "
+                         f"part with this tokenizer (at least {table.min_tokens} tokens)")
     if context < 1:
         raise ValueError(f"rollout: context must be >= 1, got {context}")
     if context > q.num_frames:
@@ -208,8 +222,16 @@ def rollout(model, tokenizer, q: QuantizedScene, context: int = 10, horizon: int
                     stream.push(forced[1 + i])
                     gen: list[int] = []
                     text = ""
+                    state = 0
                     while len(gen) < max_new_tokens_per_object:
-                        tok = sample_next(stream.logits(), temperature, top_p, generator)
+                        logits = stream.logits()
+                        if table is not None:
+                            allowed = table.allowed(state, max_new_tokens_per_object - len(gen), logits.shape[-1],
+                                                    logits.device)
+                            logits = logits.masked_fill(~allowed, float("-inf"))
+                        tok = sample_next(logits, temperature, top_p, generator)
+                        if table is not None:
+                            state = table.step(state, tok)
                         gen.append(tok)
                         stream.push([tok])
                         if tok == eos:

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from physics_llm.finetune import build_tiny_lfm2
 from physics_llm.generation import make_header, render_scene
 from physics_llm.models import GPTForCausalLM, gpt_config_for_size
+from physics_llm.decoding import MAX_DIGITS, GrammarTable, PartGrammar, grammar_table
 from physics_llm.rollout import rollout
 from physics_llm.scene_format import parse_frames
 from physics_llm.tokenization import PromptBuilder, build_physics_tokenizer
@@ -60,8 +61,10 @@ def lfm2(tmp_path_factory, scenes):
     return noisy(AutoModelForCausalLM.from_pretrained(path)), AutoTokenizer.from_pretrained(path)
 
 
-def slow_rollout(model, tok, q, context, horizon, max_new=16):
-    """Reference: greedy, re-encodes the whole sequence for every generated token, no cache."""
+def slow_rollout(model, tok, q, context, horizon, max_new=16, constrained=False):
+    """Reference: greedy, re-encodes the whole sequence for every generated token, no cache; with
+    ``constrained``, only the tokens the grammar table allows."""
+    table = grammar_table(tok) if constrained else None
     b = PromptBuilder(tok, q.header)
     for t in range(context - 1):
         b.add_context_frame(q, t)
@@ -74,9 +77,13 @@ def slow_rollout(model, tok, q, context, horizon, max_new=16):
             dpos, dang = np.zeros((n, 2), np.int64), np.zeros(n, np.int64)
             for i in range(n):
                 b.add_forced(forced_prefix(i, pos[i], ang[i]))
-                gen = []
+                gen, state = [], 0
                 while len(gen) < max_new:
-                    gen.append(int(model(torch.tensor([b.ids + gen])).logits[0, -1].argmax()))
+                    logits = model(torch.tensor([b.ids + gen])).logits[0, -1]
+                    if table is not None:
+                        logits = logits.masked_fill(~table.allowed(state, max_new - len(gen), logits.shape[-1]), -1e9)
+                    gen.append(int(logits.argmax()))
+                    state = table.step(state, gen[-1]) if table is not None else 0
                     if gen[-1] == tok.eos_token_id or LINE_END in tok.decode(gen):
                         break
                 b.add_generated(gen)
@@ -92,9 +99,9 @@ def slow_rollout(model, tok, q, context, horizon, max_new=16):
     return np.array(out_pos), np.array(out_ang), failures, b.ids
 
 
-def check_equal_to_reference(model, tok, q, max_new=16):
-    res = rollout(model, tok, q, context=K, horizon=H, max_new_tokens_per_object=max_new)
-    ref_pos, ref_ang, ref_fail, ref_ids = slow_rollout(model, tok, q, K, H, max_new)
+def check_equal_to_reference(model, tok, q, max_new=16, constrained=False):
+    res = rollout(model, tok, q, context=K, horizon=H, max_new_tokens_per_object=max_new, constrained=constrained)
+    ref_pos, ref_ang, ref_fail, ref_ids = slow_rollout(model, tok, q, K, H, max_new, constrained)
     assert res.ids == ref_ids
     np.testing.assert_array_equal(res.pos, ref_pos)
     np.testing.assert_array_equal(res.angle, ref_ang)
@@ -106,6 +113,7 @@ def check_equal_to_reference(model, tok, q, max_new=16):
 def test_kv_cache_rollout_equals_recompute_scratch_gpt(tok, scenes):
     model = gpt(tok)
     for q in scenes:
+        check_equal_to_reference(model, tok, q, max_new=8, constrained=True)
         res = check_equal_to_reference(model, tok, q, max_new=8)
         assert res.pos.shape == (H, q.pos.shape[1], 2) and res.pos.dtype == np.int64
         assert res.angle.shape == (H, q.pos.shape[1]) and res.angle.dtype == np.int64
@@ -114,6 +122,7 @@ def test_kv_cache_rollout_equals_recompute_scratch_gpt(tok, scenes):
 def test_kv_cache_rollout_equals_recompute_lfm2(lfm2, scenes):
     model, ltok = lfm2
     for q in scenes:
+        check_equal_to_reference(model, ltok, q, max_new=6, constrained=True)
         res = check_equal_to_reference(model, ltok, q, max_new=6)  # asserts ids, positions, failures equal
         assert res.pos.shape == (H, q.pos.shape[1], 2)
 
@@ -121,7 +130,7 @@ def test_kv_cache_rollout_equals_recompute_lfm2(lfm2, scenes):
 def test_garbage_is_counted_never_fatal(tok, scenes):
     model = gpt(tok, seed=1)
     for q in scenes:
-        res = rollout(model, tok, q, context=K, horizon=3, max_new_tokens_per_object=5)
+        res = rollout(model, tok, q, context=K, horizon=3, max_new_tokens_per_object=5, constrained=False)
         n = q.pos.shape[1]
         assert res.pos.shape == (3, n, 2) and res.angle.shape == (3, n)
         assert 0 < res.format_failures <= 3 * n  # an untrained model writes garbage
@@ -200,3 +209,111 @@ def test_seeded_sampling_is_deterministic(tok, scenes):
     assert runs[0].ids == runs[1].ids
     np.testing.assert_array_equal(runs[0].pos, runs[1].pos)
     assert runs[0].ids != runs[2].ids  # another seed, another sample
+
+
+# --------------------------------------------------------------------------- grammar-constrained decoding
+
+
+def test_part_grammar_dfa():
+    g = PartGrammar()
+    for text in ["0 0 0\n", "-12 305 7\n", "999999 -999999 1\n", "1 -1 0\n"]:
+        assert g.accepts(text), text
+    for text in ["-0 0 0\n", "01 0 0\n", "1 2\n", "1 2 3", "1 2 3 \n", "1 2 3\n4", "1234567 0 0\n", "- 1 2 3\n",
+                 "1  2 3\n", " 1 2 3\n", "1 2 3 4\n", "+1 2 3\n", "1\n"]:
+        assert not g.accepts(text), text
+    assert g.max_chars == 3 * (1 + MAX_DIGITS) + 3
+
+
+def gpt2_byte_chars():
+    """GPT-2's map from each byte to the printable character byte-level BPE vocabularies spell it with."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    return {**{b: chr(b) for b in printable}, **{b: chr(256 + k) for k, b in enumerate(others)}}
+
+
+def hand_made_tokenizer(tokens):
+    """A byte-level BPE tokenizer whose vocabulary is exactly <pad> <s> </s> then ``tokens`` (no merges: each
+    token is looked up whole)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    byte = gpt2_byte_chars()
+    vocab = {w: i for i, w in enumerate(["<pad>", "<s>", "</s>"])}
+    for t in tokens:
+        vocab.setdefault("".join(byte[b] for b in t.encode()), len(vocab))
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    core.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
+
+
+def test_grammar_table_on_hand_made_tokens():
+    singles = list("0123456789- \n|")
+    multi = ["12", " -", "0\n", "-0", "\n1", "1 2 3\n", "123456", "x", " 0 0\n"]
+    htok = hand_made_tokenizer(singles + multi)
+    table = GrammarTable(htok)
+    g = table.grammar
+    idx = {t: 3 + k for k, t in enumerate(singles + multi)}
+    assert all(htok.decode([idx[t]]) == t for t in singles + multi)
+    assert table.texts[idx["12"]] == "12" and table.texts[idx[" -"]] == " -"
+    # the vectorised table equals running the DFA on every token from every state
+    for s in range(g.num_states):
+        for i, text in enumerate(table.texts):
+            want = -1 if (i in htok.all_special_ids or not text or s == g.done) else g.run(text, s)
+            assert table.next_state[s, i] == want, (s, text)
+    start = g.start
+    assert table.step(start, idx["-0"]) == -1  # "-0" refused
+    assert table.step(table.step(start, idx["-"]), idx["0"]) == -1
+    assert table.step(start, idx["x"]) == -1 and table.step(start, idx["\n1"]) == -1
+    for special in (htok.eos_token_id, htok.bos_token_id, htok.pad_token_id):
+        assert all(table.next_state[s, special] == -1 for s in range(g.num_states))
+    # digit limit: six digits, then no seventh
+    six = table.step(start, idx["123456"])
+    assert six >= 0 and table.step(six, idx["1"]) == -1 and table.step(six, idx["12"]) == -1
+    assert table.step(six, idx[" -"]) >= 0
+    # the line end only after three numbers, and a multi-char token may carry it
+    one = table.step(start, idx["1"])
+    assert table.step(one, idx["\n"]) == -1 and table.step(one, idx["0\n"]) == -1
+    two = table.step(table.step(one, idx[" "]), idx["1"])
+    assert table.step(two, idx["\n"]) == -1
+    three = table.step(table.step(two, idx[" -"]), idx["12"])
+    assert table.step(three, idx["\n"]) == g.done
+    assert table.step(table.step(two, idx[" "]), idx["0\n"]) == g.done
+    assert table.step(two, idx[" 0 0\n"]) == -1  # would make four numbers
+    assert table.step(start, idx["1 2 3\n"]) == g.done
+    assert table.min_tokens == 1 and table.max_tokens == g.max_chars  # single characters: the worst case
+    # with r tokens left, only tokens that can still finish in r - 1 are allowed
+    allowed = table.allowed(two, 1)
+    assert allowed.sum() == 0  # "1 1" needs at least two more tokens (" 0\n" is no single token here)
+    allowed = table.allowed(two, 2)  # " " then "0\n"; not " -" (then a digit and the line end)
+    assert allowed[idx[" "]] and not allowed[idx[" -"]] and not allowed[idx["1"]]
+    allowed = table.allowed(two, 3)
+    assert allowed[idx[" "]] and allowed[idx[" -"]] and allowed[idx["1"]] and not allowed[idx["\n"]]
+    assert grammar_table(htok) is grammar_table(htok)  # cached per tokenizer
+
+
+@pytest.mark.parametrize("which", ["gpt", "lfm2"])
+def test_constrained_decoding_random_model_zero_failures(which, tok, scenes, lfm2):
+    from physics_llm.tokenization.codec import parse_frames as parse_text_frames
+
+    model, mtok = (gpt(tok, seed=1), tok) if which == "gpt" else lfm2
+    grammar = PartGrammar()
+    for q in scenes:
+        n = q.pos.shape[1]
+        res = rollout(model, mtok, q, context=K, horizon=3)
+        assert res.format_failures == 0
+        text = mtok.decode(res.ids[res.prompt_tokens:])
+        ts, pos, ang, dpos, dang = parse_text_frames(text, n)  # complete frames, every line well formed
+        assert ts == list(range(K - 1, K + 2))
+        parts = [line.split("|", 1)[1] + "\n" for line in text.split("\n") if "|" in line]
+        assert len(parts) == 3 * n and all(grammar.accepts(p) for p in parts), parts
+        np.testing.assert_array_equal(res.pos, pos + dpos)  # the harness integrated what the model wrote
+        unconstrained = rollout(model, mtok, q, context=K, horizon=3, constrained=False)
+        assert unconstrained.format_failures > 0  # the same model, free to write garbage, does
+
+
+def test_constrained_budget_too_small_is_refused(tok, scenes):
+    with pytest.raises(ValueError, match="max_new_tokens_per_object"):
+        rollout(gpt(tok), tok, scenes[0], context=K, horizon=1, max_new_tokens_per_object=5)
+    res = rollout(gpt(tok), tok, scenes[0], context=K, horizon=2, max_new_tokens_per_object=6)
+    assert res.format_failures == 0  # a tight budget still completes every part ("0 0 0\n" is 6 tokens)
