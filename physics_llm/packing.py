@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +46,7 @@ PACK_FORMAT = "physics-llm-parquet/1"
 PACK_INFO = "pack_info.json"
 DATA_DIR = "data"
 REF_SEP = "::"
+SCENE_ID_RE = re.compile(r"[A-Za-z0-9_]+/scene_\d{8}")  # what unpacking accepts as a relative path
 SCHEMA = pa.schema([
     ("scene_id", pa.string()), ("scenario_type", pa.string()), ("category", pa.string()),
     ("difficulty", pa.int8()), ("seed", pa.int64()), ("index", pa.int32()), ("num_objects", pa.int32()),
@@ -136,7 +138,8 @@ def _write_shard(path: Path, chunk: list[tuple[Path, dict]], row_group_size: int
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     bytes_in = 0
     try:
-        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd", write_statistics=FILTER_COLUMNS) as writer:
+        with pq.ParquetWriter(tmp, SCHEMA, compression="zstd", write_statistics=FILTER_COLUMNS,
+                              use_dictionary=FILTER_COLUMNS) as writer:
             for g in range(0, len(chunk), row_group_size):
                 rows = []
                 for p, row in chunk[g:g + row_group_size]:
@@ -207,6 +210,8 @@ def unpack_parquet(parquet_dir: str | Path, out_dir: str | Path, progress: bool 
         raise ValueError(f"{parquet_dir}: no Parquet shards (expected data/*.parquet or *.parquet)")
     n = 0
     for row in tqdm(iter_rows(parquet_dir, ["scene_id", "text"]), desc="unpacking", unit="scene", disable=not progress):
+        if not SCENE_ID_RE.fullmatch(row["scene_id"]):  # shards may come from elsewhere: no "../" paths
+            raise ValueError(f"{parquet_dir}: invalid scene_id {row['scene_id']!r} (expected <type>/scene_XXXXXXXX)")
         path = out / f"{row['scene_id']}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, row["text"])

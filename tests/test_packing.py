@@ -69,6 +69,17 @@ def test_unpack_is_byte_identical(small_dataset, packed, tmp_path):
     assert len(scene_files(tmp_path / "un2")) == 9
 
 
+def test_unpack_refuses_paths_outside_the_output(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "evil").mkdir()
+    pq.write_table(pa.table({"scene_id": ["../../escaped"], "text": ["{}\n"]}), tmp_path / "evil" / "x.parquet")
+    with pytest.raises(ValueError, match="invalid scene_id"):
+        unpack_parquet(tmp_path / "evil", tmp_path / "out" / "deeper")
+    assert not list(tmp_path.rglob("escaped*"))
+
+
 def test_shards_are_deterministic(small_dataset, packed, tmp_path):
     pack_directory(small_dataset, tmp_path / "again", rows_per_shard=4, row_group_size=2, progress=False)
     for a, b in zip(find_shards(packed), find_shards(tmp_path / "again"), strict=True):
@@ -110,3 +121,18 @@ def test_training_reads_packed_parquet_like_jsonl(small_dataset, packed, tmp_pat
     b = build_windows_dataset([r.path for r in parquet], tok, max_len=1024, cache_dir=tmp_path)  # stats the shard
     assert a.num_rows == b.num_rows > 9
     assert a["input_ids"] == b["input_ids"] and a["labels"] == b["labels"]
+
+
+def test_run_curriculum_trains_from_a_packed_directory(packed, tmp_path):
+    from physics_llm.models import GPTForCausalLM, gpt_config_for_size
+    from physics_llm.training import TrainConfig, run_curriculum
+
+    tok = build_physics_tokenizer()
+    model = GPTForCausalLM(gpt_config_for_size("tiny", vocab_size=len(tok), block_size=512,
+                                               pad_token_id=tok.pad_token_id))
+    cfg = TrainConfig(data_dir=str(packed), output_dir=str(tmp_path / "run"), batch_size=4, max_steps=2,
+                      max_seq_length=512, logging_steps=1, save_steps=100)
+    (summary,) = run_curriculum(cfg, model, tok)
+    assert summary["scenes"] == 9 and summary["rows"] > 9 and summary["steps"] == 2
+    types = json.loads((tmp_path / "run" / "stage0" / "training_types.json").read_text())
+    assert types["scenes_per_type"] == {"billiards": 3, "pendulum": 3, "tower": 3}
