@@ -15,7 +15,8 @@ The token comes from the environment only: HF_TOKEN, or a login stored by `hf au
 never printed or written. --dry-run needs no token: it builds the staging folder, prints what would
 be pushed and keeps the folder for inspection.
 
-Exit status: 0 on success, 2 on bad arguments or a missing token.
+Exit status: 0 on success, 1 if the Hub refused or could not be reached, 2 on bad arguments or a
+missing token.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from physics_llm import hub
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         url = hub.push(staged, args.repo_id, args.private)
+    except (HfHubHTTPError, OSError) as e:
+        log.error("push to %s failed: %s", args.repo_id, e)
+        return 1
     finally:
         if not args.staging_dir:
             shutil.rmtree(staging, ignore_errors=True)

@@ -131,3 +131,16 @@ def test_bad_arguments_exit_2(tmp_path, packed, capsys):
     assert upload_to_hub.main(["--repo-id", "me/x", "--path", str(packed), "--dry-run", "--metrics", "m.json"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+
+
+def test_failed_push_exits_1_and_cleans_up(checkpoint, monkeypatch, caplog):
+    class Refusing(FakeApi):
+        def upload_folder(self, **kw):
+            self.staging = kw["folder_path"]
+            raise OSError("connection refused")
+
+    api = Refusing()
+    monkeypatch.setattr(hub, "get_token", lambda: "token")
+    monkeypatch.setattr(hub, "HfApi", lambda: api)
+    assert upload_to_hub.main(["--repo-id", "me/model", "--path", str(checkpoint)]) == 1
+    assert "push to me/model failed: connection refused" in caplog.text and not Path(api.staging).exists()
