@@ -1,5 +1,6 @@
-"""Rollout engine: KV-cache decoding equals full recompute (scratch GPT and LFM2), a perfect oracle reproduces
-ground truth, garbage is counted not fatal, prompt ids equal training ids, sliding window, seeded sampling."""
+"""Rollout engine, one scene: KV-cache decoding equals full recompute (scratch GPT and LFM2), a perfect oracle
+reproduces ground truth, garbage is counted not fatal, prompt ids equal training ids, sliding window, seeded
+sampling; the predicted-part grammar and constrained decoding; free decoding. Batches: test_rollout_batch.py."""
 
 import json
 
@@ -15,8 +16,9 @@ from physics_llm.decoding import MAX_DIGITS, GrammarTable, PartGrammar, grammar_
 from physics_llm.rollout import rollout
 from physics_llm.scene_format import parse_frames
 from physics_llm.tokenization import PromptBuilder, build_physics_tokenizer
-from physics_llm.tokenization.codec import (LINE_END, forced_prefix, frame_marker, integrate, parse_predicted, quantize,
-                                            render_frames, render_header)
+from physics_llm.tokenization.codec import (ANGLE_PERIOD, LINE_END, QuantizedScene, forced_prefix, frame_marker,
+                                            integrate, parse_predicted, quantize, render_frames, render_header,
+                                            wrap_angle)
 from physics_llm.tokenization.windows import encode_scene
 
 K, H = 4, 2
@@ -317,3 +319,55 @@ def test_constrained_budget_too_small_is_refused(tok, scenes):
         rollout(gpt(tok), tok, scenes[0], context=K, horizon=1, max_new_tokens_per_object=5)
     res = rollout(gpt(tok), tok, scenes[0], context=K, horizon=2, max_new_tokens_per_object=6)
     assert res.format_failures == 0  # a tight budget still completes every part ("0 0 0\n" is 6 tokens)
+
+
+# --------------------------------------------------------------------------- free decoding
+
+
+def test_free_mode_oracle_reproduces_ground_truth_across_turns(tok, scenes):
+    for q in scenes:
+        # angles three turns and a bit away from zero: the written (wrapped) angle must unwrap next to the state
+        q = QuantizedScene(q.header, q.pos, q.angle + 3 * ANGLE_PERIOD + 3000)
+        horizon = q.num_frames - K
+        enc = encode_scene(tok, q)
+        target = [tok.bos_token_id] + enc.header_ids + [i for f in enc.frame_ids for i in f]
+        res = rollout(Oracle(target, len(tok)), tok, q, context=K, horizon=horizon, decode="free")
+        assert res.decode == "free" and res.format_failures == 0
+        assert res.ids == target  # whole frames, exactly as written
+        assert res.forward_tokens == len(target) - 1  # every token fed once, the last one never
+        np.testing.assert_array_equal(res.pos, q.pos[K:K + horizon])
+        np.testing.assert_array_equal(res.angle, q.angle[K:K + horizon])
+
+
+def test_free_mode_parses_leniently(tok, scenes):
+    q = scenes[1]  # four objects: a frame is 5 lines
+    n = q.pos.shape[1]
+    assert n == 4
+    x, y = q.pos[K - 1, 1]
+    a = int(q.angle[K - 1, 1]) + 2 * ANGLE_PERIOD  # the model writes the angle wrapped, as the codec does
+    q = QuantizedScene(q.header, q.pos, q.angle + 2 * ANGLE_PERIOD)
+    frame = (f"{frame_marker(K - 1)}1 2 3|4 5\n7 1 2 3|4 5 6\n1 {x} {y} {wrap_angle(a)}|5 -5 7\n1 0 0 0|0 0 0\n"
+             f"0 1 1 1|1 1 1\n")  # marker, malformed, unknown id, object 1, object 1 again (ignored); then cut
+    b = PromptBuilder(tok, q.header)
+    for t in range(K - 1):
+        b.add_context_frame(q, t)
+    target = b.ids + tok(frame, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    res = rollout(Oracle(target, len(tok)), tok, q, context=K, horizon=1, decode="free")
+    assert res.format_failures == n - 1  # objects 0, 2, 3: no well-formed line in the first five lines
+    expect_pos, expect_ang = q.pos[K - 1].copy(), q.angle[K - 1].copy()
+    expect_pos[1] = (x + 5, y - 5)
+    expect_ang[1] = a + 7
+    np.testing.assert_array_equal(res.pos[0], expect_pos)
+    np.testing.assert_array_equal(res.angle[0], expect_ang)
+
+
+@pytest.mark.parametrize("which", ["gpt", "lfm2"])
+def test_free_mode_random_model_counts_failures(which, tok, scenes, lfm2):
+    model, mtok = (gpt(tok, seed=3), tok) if which == "gpt" else lfm2
+    q = scenes[0]
+    n = q.pos.shape[1]
+    res = rollout(model, mtok, q, context=K, horizon=2, decode="free", max_new_tokens_per_object=12)
+    assert res.pos.shape == (2, n, 2) and res.angle.shape == (2, n)
+    assert 0 < res.format_failures <= 2 * n
+    assert 0 < res.generated_tokens <= 2 * (n + 1) * 12
+    np.testing.assert_array_equal(res.pos[0], q.pos[K - 1])  # garbage: every object keeps its state

@@ -1,0 +1,138 @@
+"""Batched rollouts: rollout_batch equals one-scene rollouts (scratch GPT and LFM2, constrained or not, forced
+and free) for scenes of different object counts and prompt lengths; the shared cache stays within the model's
+maximum length through re-encodes; scenes too long come back as exceptions in place; rollout_many keeps the
+input order and its sampling seeds whatever the batch size."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from physics_llm.finetune import build_tiny_lfm2
+from physics_llm.generation import make_header, render_scene
+from physics_llm.models import GPTForCausalLM, gpt_config_for_size
+from physics_llm.rollout import SceneTooLongError, rollout, rollout_batch, rollout_many, scene_seed
+from physics_llm.scene_format import parse_frames
+from physics_llm.tokenization import build_physics_tokenizer
+from physics_llm.tokenization.codec import quantize, render_frames, render_header
+
+K, H = 4, 3
+
+
+def make_scene(kind: str, index: int, frames: int = 12):
+    text = render_scene(make_header(kind, index, 5, 1, frames))
+    lines = text.splitlines()
+    return quantize(parse_frames(json.loads(lines[0]), [json.loads(x) for x in lines[1:]]))
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    """2, 4 and 6 objects: different prompt lengths, so the batch is left-padded and rows finish apart."""
+    return [make_scene("pendulum", 0), make_scene("billiards", 1), make_scene("tower", 2, frames=10)]
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return build_physics_tokenizer()
+
+
+def noisy(model, seed=0, std=0.2):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * std)
+    return model.eval()
+
+
+def gpt(tok, block_size=4096, seed=0):
+    torch.manual_seed(seed)
+    return noisy(GPTForCausalLM(gpt_config_for_size("tiny", vocab_size=len(tok), block_size=block_size)), seed)
+
+
+@pytest.fixture(scope="module")
+def lfm2(tmp_path_factory, scenes):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    texts = [render_header(q.header) + render_frames(q, 0, q.num_frames - 1) for q in scenes]
+    path = build_tiny_lfm2(tmp_path_factory.mktemp("lfm2"), texts, vocab_size=300)
+    return noisy(AutoModelForCausalLM.from_pretrained(path)), AutoTokenizer.from_pretrained(path)
+
+
+def assert_same(a, b):
+    np.testing.assert_array_equal(a.pos, b.pos)
+    np.testing.assert_array_equal(a.angle, b.angle)
+    assert a.format_failures == b.format_failures
+    assert a.generated_tokens == b.generated_tokens and a.prompt_tokens == b.prompt_tokens
+    assert a.ids == b.ids
+
+
+@pytest.mark.parametrize("which", ["gpt", "lfm2"])
+@pytest.mark.parametrize("constrained", [True, False])
+def test_batched_forced_equals_single_scene(which, constrained, tok, scenes, lfm2):
+    model, mtok = (gpt(tok), tok) if which == "gpt" else lfm2
+    budget = None if constrained else 8
+    batch = rollout_batch(model, mtok, scenes, context=K, horizon=H, constrained=constrained,
+                          max_new_tokens_per_object=budget)
+    for q, b in zip(scenes, batch):
+        single = rollout(model, mtok, q, context=K, horizon=H, constrained=constrained,
+                         max_new_tokens_per_object=budget)
+        assert_same(b, single)
+        assert b.forward_tokens == single.forward_tokens and b.window_slides == 0
+        assert b.pos.shape == (H, q.pos.shape[1], 2)
+        if constrained:
+            assert b.format_failures == 0
+
+
+def test_batched_free_equals_single_scene(tok, scenes):
+    model = gpt(tok, seed=3)
+    batch = rollout_batch(model, tok, scenes, context=K, horizon=2, decode="free", max_new_tokens_per_object=10)
+    for q, b in zip(scenes, batch):
+        assert_same(b, rollout(model, tok, q, context=K, horizon=2, decode="free", max_new_tokens_per_object=10))
+        assert b.decode == "free" and 0 < b.format_failures <= 2 * q.pos.shape[1]
+
+
+def test_batched_sliding_window_stays_within_block_size(tok, scenes):
+    block = 700
+    model = gpt(tok, block_size=block)
+    longest = []
+
+    def hook(module, args, kwargs):
+        past = kwargs.get("past_key_values")
+        longest.append((0 if past is None else past[0][0].size(2)) + kwargs["input_ids"].shape[1])
+
+    long_scene = make_scene("billiards", 1, frames=30)
+    handle = model.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        res = rollout_batch(model, tok, [long_scene, scenes[0], scenes[2]], context=8, horizon=8,
+                            max_new_tokens_per_object=8, constrained=False)
+    finally:
+        handle.remove()
+    assert max(longest) <= block
+    for q, r in zip([long_scene, scenes[0], scenes[2]], res):
+        assert r.pos.shape == (8, q.pos.shape[1], 2)
+        assert r.window_slides >= 1 and len(r.ids) > block
+    # a scene whose header plus one frame cannot fit comes back as its exception; the others complete
+    small = gpt(tok, block_size=420)
+    res = rollout_batch(small, tok, [scenes[0], scenes[2]], context=2, horizon=2)
+    assert res[0].pos.shape == (2, 2, 2) and res[0].format_failures == 0
+    assert isinstance(res[1], SceneTooLongError) and "maximum length" in str(res[1])
+    with pytest.raises(SceneTooLongError):
+        rollout(small, tok, scenes[2], context=2, horizon=2)
+
+
+def test_rollout_many_keeps_order_and_seeds(tok, scenes):
+    model = gpt(tok, seed=2)
+    order = [scenes[2], scenes[0], scenes[1], scenes[0]]
+    kw = dict(context=K, horizon=2, temperature=1.0, top_p=0.9, seed=5, max_new_tokens_per_object=24)
+    one = rollout_many(model, tok, order, batch_size=1, **kw)
+    many = rollout_many(model, tok, order, batch_size=3, **kw)  # sorted by object count inside, then put back
+    for j, (q, a, b) in enumerate(zip(order, one, many)):
+        assert a.pos.shape == (2, q.pos.shape[1], 2)
+        assert_same(a, b)
+        assert_same(a, rollout(model, tok, q, context=K, horizon=2, temperature=1.0, top_p=0.9,
+                               seed=scene_seed(5, j), max_new_tokens_per_object=24))
+    assert one[1].ids != one[3].ids  # the same scene at another index samples with another seed
+    small = gpt(tok, block_size=420)
+    res = rollout_many(small, tok, [scenes[2], scenes[0]], context=2, horizon=1)
+    assert isinstance(res[0], SceneTooLongError) and res[1].pos.shape == (1, 2, 2)
