@@ -65,8 +65,16 @@ Sliding window. :func:`rollout`: before each frame, if the tokens in the cache p
 (:func:`model_max_length`), it re-encodes ``[bos] header + the most recent whole frames that fit`` once and
 continues. :func:`rollout_batch`: the shared cache length is bounded the same way; when the next step would
 exceed it, every unfinished row is re-encoded once (``[bos] header + the most recent whole frames that fit +
-its current partial frame``, leaving room for the rest of the frame and one more, else just the rest),
-left-padded, and the lockstep continues. The first prefill makes the same choice as :func:`rollout`.
+its current partial frame``), left-padded, and the lockstep continues. Every row is left the same free room:
+the largest "rest of the current frame + one more frame" over the rows, and at least an eighth of the maximum
+length, so that short rows keeping long histories do not force a re-encode every few steps (a row that cannot
+leave that much keeps less: the rest of its frame and one more, else just the rest). The first prefill makes
+the same choice as :func:`rollout`, so batched and one-scene rollouts agree until a window slides. Prefills
+run in chunks along time (``_PREFILL_ELEMENTS``) so that B long rows never build a B x T x T attention matrix.
+
+Speed (``benchmarks/rollout_speed.py``): on a CPU the one-scene engine is the fastest, since it feeds forced
+segments as one chunk while the lockstep feeds every token alone and the scratch GPT's concatenated cache
+costs O(B T) per step; batching is meant for accelerators, where a step of B rows costs about one row.
 
 A scene whose header plus one frame cannot fit raises :class:`SceneTooLongError` (a ``ValueError``) in
 :func:`rollout`; :func:`rollout_batch` and :func:`rollout_many` put that exception object in the scene's place
@@ -471,17 +479,38 @@ class _Row:
                 self.ids += self.req.ids
             self.send(None)
 
-    def window(self, max_len: int, first: bool) -> list[int] | None:
-        """[bos] header + the most recent whole frames + the current partial frame, leaving room for the rest of
-        the frame (worst case) and, after the first prefill, one more frame if possible; None if nothing fits."""
-        rest = max(0, self.need - (len(self.ids) - self.frame_starts[-1]))
-        for extra in ((0,) if first else (self.need, 0)):
-            start = _window_start(self.ids, self.header_len, self.frame_starts, rest + extra, max_len)
+    @property
+    def rest(self) -> int:
+        """Worst-case tokens still to come in the current frame."""
+        return max(0, self.need - (len(self.ids) - self.frame_starts[-1]))
+
+    def window(self, max_len: int, rooms: Sequence[int]) -> list[int] | None:
+        """[bos] header + the most recent whole frames + the current partial frame, leaving the first of ``rooms``
+        that can be left free; None (and ``error`` set) if not even the rest of the frame fits."""
+        for room in rooms:
+            start = _window_start(self.ids, self.header_len, self.frame_starts, room, max_len)
             if start is not None:
                 return self.ids[:self.header_len] + self.ids[start:]
         t = self.prog.context - 2 + len(self.frame_starts) - len(self.prog.context_frames)
         self.error = _too_long(t, self.header_len, self.need, max_len)
         return None
+
+
+_PREFILL_ELEMENTS = 2 ** 22  # rows x chunk x sequence length per prefill call (bounds attention memory)
+
+
+def _prefill(model, windows: list[list[int]], pad: int, device):
+    """Run left-padded ``windows`` through a fresh cache, in chunks along time so that the attention scores of
+    one call stay near ``_PREFILL_ELEMENTS`` per head; returns the last output and the (B, T) mask."""
+    T = max(map(len, windows))
+    x = torch.tensor([[pad] * (T - len(w)) + w for w in windows], dtype=torch.long, device=device)  # (B, T)
+    mask = torch.tensor([[0] * (T - len(w)) + [1] * len(w) for w in windows], dtype=torch.long, device=device)
+    chunk = max(16, _PREFILL_ELEMENTS // (len(windows) * T))
+    out = None
+    for lo in range(0, T, chunk):
+        out = model(input_ids=x[:, lo:lo + chunk], attention_mask=mask[:, :lo + chunk],
+                    past_key_values=None if out is None else out.past_key_values, use_cache=True)
+    return out, mask
 
 
 def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: int = 10, horizon: int = 20,
@@ -509,9 +538,12 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
             active, past, mask, T, first = [r for r in rows if not r.done], None, None, 0, True
             while active:
                 if past is None or T + 1 > max_len:  # (re-)encode every unfinished row, left-padded
+                    # the first prefill chooses as rollout() does; later ones leave every row the same room
+                    live = [r for r in active if not r.done]
+                    common = max([r.rest + r.need for r in live] + [max_len // 8])
                     windows, keep = [], []
-                    for r in active:
-                        w = None if r.done else r.window(max_len, first)
+                    for r in live:
+                        w = r.window(max_len, [r.rest] if first else [common, r.rest + r.need, r.rest])
                         if w is None:
                             continue
                         r.slides += 1 if (not first or len(w) < len(r.ids)) else 0
@@ -522,20 +554,16 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
                     active = keep
                     if not active:
                         break
-                    T = max(map(len, windows))
-                    x = torch.tensor([[pad] * (T - len(w)) + w for w in windows], dtype=torch.long, device=device)
-                    mask = torch.tensor([[0] * (T - len(w)) + [1] * len(w) for w in windows], dtype=torch.long,
-                                        device=device)  # (B, T)
-                    out = model(input_ids=x, attention_mask=mask, use_cache=True)
-                    first = False
+                    out, mask = _prefill(model, windows, pad, device)
+                    T, first = mask.shape[1], False
                 else:  # one token per row: its next forced or generated id, a masked pad once finished
                     x, col = [], []
                     for r in active:
-                        live = not r.done
-                        x.append(r.ids[r.fed] if live else pad)
-                        col.append(int(live))
-                        r.fed += live
-                        r.forward_tokens += live
+                        alive = not r.done
+                        x.append(r.ids[r.fed] if alive else pad)
+                        col.append(int(alive))
+                        r.fed += alive
+                        r.forward_tokens += alive
                     mask = torch.cat([mask, torch.tensor(col, dtype=torch.long, device=device)[:, None]], dim=1)
                     out = model(input_ids=torch.tensor(x, dtype=torch.long, device=device)[:, None],
                                 attention_mask=mask, past_key_values=past, use_cache=True)

@@ -84,6 +84,18 @@ def test_batched_forced_equals_single_scene(which, constrained, tok, scenes, lfm
             assert b.format_failures == 0
 
 
+@pytest.mark.parametrize("which", ["gpt", "lfm2"])
+def test_chunked_prefill_equals_single_scene(which, tok, scenes, lfm2, monkeypatch):
+    """Prompts fed 16 tokens at a time through the cache (rows all padding in the first chunks)."""
+    import physics_llm.rollout as ro
+
+    monkeypatch.setattr(ro, "_PREFILL_ELEMENTS", 1)
+    model, mtok = (gpt(tok), tok) if which == "gpt" else lfm2
+    batch = rollout_batch(model, mtok, scenes, context=K, horizon=2)
+    for q, b in zip(scenes, batch):
+        assert_same(b, rollout(model, mtok, q, context=K, horizon=2))
+
+
 def test_batched_free_equals_single_scene(tok, scenes):
     model = gpt(tok, seed=3)
     batch = rollout_batch(model, tok, scenes, context=K, horizon=2, decode="free", max_new_tokens_per_object=10)
