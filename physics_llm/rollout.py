@@ -148,6 +148,18 @@ def scene_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
 
 
+def _last_logits_only(model) -> dict:
+    """``logits_to_keep=1`` for models that take it (Hugging Face causal LMs): a prefill of 8k tokens with a
+    65k vocabulary would otherwise build 2 GB of logits to read one row."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters
+    except (AttributeError, TypeError, ValueError):
+        return {}
+    return {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+
+
 def _device(model) -> torch.device:
     try:
         return next(model.parameters()).device
@@ -359,6 +371,7 @@ class _Stream:
         self.cached = 0  # tokens in the cache
         self.pending: list[int] = []
         self.forward_tokens = 0
+        self.extra = _last_logits_only(model)
 
     @property
     def length(self) -> int:
@@ -377,7 +390,7 @@ class _Stream:
         if self.cached + len(self.pending) > self.max_len:  # the sliding window should prevent this
             raise RuntimeError(f"rollout: {self.cached + len(self.pending)} tokens exceed the maximum {self.max_len}")
         x = torch.tensor([self.pending], dtype=torch.long, device=self.device)
-        out = self.model(input_ids=x, past_key_values=self.past, use_cache=True)
+        out = self.model(input_ids=x, past_key_values=self.past, use_cache=True, **self.extra)
         self.past = out.past_key_values
         self.cached += len(self.pending)
         self.forward_tokens += len(self.pending)
@@ -499,7 +512,7 @@ class _Row:
 _PREFILL_ELEMENTS = 2 ** 22  # rows x chunk x sequence length per prefill call (bounds attention memory)
 
 
-def _prefill(model, windows: list[list[int]], pad: int, device):
+def _prefill(model, windows: list[list[int]], pad: int, device, extra: dict):
     """Run left-padded ``windows`` through a fresh cache, in chunks along time so that the attention scores of
     one call stay near ``_PREFILL_ELEMENTS`` per head; returns the last output and the (B, T) mask."""
     T = max(map(len, windows))
@@ -509,7 +522,7 @@ def _prefill(model, windows: list[list[int]], pad: int, device):
     out = None
     for lo in range(0, T, chunk):
         out = model(input_ids=x[:, lo:lo + chunk], attention_mask=mask[:, :lo + chunk],
-                    past_key_values=None if out is None else out.past_key_values, use_cache=True)
+                    past_key_values=None if out is None else out.past_key_values, use_cache=True, **extra)
     return out, mask
 
 
@@ -531,6 +544,7 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
     device = _device(model)
     pad = next((t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id) if t is not None), 0)
     rows = [_Row(p) for p in progs]
+    extra = _last_logits_only(model)
     was_training = getattr(model, "training", False)
     model.eval()
     try:
@@ -554,7 +568,7 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
                     active = keep
                     if not active:
                         break
-                    out, mask = _prefill(model, windows, pad, device)
+                    out, mask = _prefill(model, windows, pad, device, extra)
                     T, first = mask.shape[1], False
                 else:  # one token per row: its next forced or generated id, a masked pad once finished
                     x, col = [], []
