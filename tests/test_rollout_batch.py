@@ -133,6 +133,29 @@ def test_batched_sliding_window_stays_within_block_size(tok, scenes):
         rollout(small, tok, scenes[2], context=2, horizon=2)
 
 
+def test_batched_sliding_window_lfm2(lfm2, scenes, monkeypatch):
+    """LFM2's hybrid cache through re-encodes: the limit comes from the tokenizer's model_max_length here."""
+    model, ltok = lfm2
+    block = 560
+    monkeypatch.setattr(ltok, "model_max_length", block)
+    longest = []
+
+    def hook(module, args, kwargs):
+        past = kwargs.get("past_key_values")
+        longest.append((0 if past is None else past.get_seq_length()) + kwargs["input_ids"].shape[1])
+
+    batch = [make_scene("billiards", 1, frames=30), scenes[0], scenes[2]]
+    handle = model.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        res = rollout_batch(model, ltok, batch, context=6, horizon=8)
+    finally:
+        handle.remove()
+    assert max(longest) <= block
+    for q, r in zip(batch, res):
+        assert r.pos.shape == (8, q.pos.shape[1], 2) and r.format_failures == 0
+    assert sum(r.window_slides for r in res) >= 2
+
+
 def test_rollout_many_keeps_order_and_seeds(tok, scenes):
     model = gpt(tok, seed=2)
     order = [scenes[2], scenes[0], scenes[1], scenes[0]]
