@@ -106,3 +106,45 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls, helps: dict[str, 
             continue
         kind = int if annotation.startswith("int") else float if annotation.startswith("float") else str
         parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=text)
+
+
+def add_config_flag(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give a plain argparse parser the ``--config`` flag read by :func:`parse_args_with_config`."""
+    parser.add_argument("--config", default=None,
+                        help="YAML file of options named like the flags (flags given here override it)")
+    return parser
+
+
+def parse_args_with_config(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` where the YAML named by ``--config`` supplies the defaults.
+
+    For scripts whose options are plain argparse flags rather than a dataclass: keys are flag names
+    (``num-scenes`` or ``num_scenes``); an unknown key is an error naming the valid ones; a required
+    flag (or a required group) given in the file is no longer required on the command line; values go
+    through the flag's own type conversion and checks, exactly as if typed."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", default=None)
+    known, _ = pre.parse_known_args(argv)
+    if known.config:
+        try:
+            data = load_yaml(known.config)
+        except ConfigError as e:
+            parser.error(str(e))
+        actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}
+        unknown = sorted(set(data) - set(actions))
+        if unknown:
+            parser.error(f"--config {known.config}: unknown option(s) {unknown}; valid: {sorted(actions)}")
+        for key, value in data.items():
+            action = actions[key]
+            action.required = False
+            if isinstance(value, list) and action.nargs is None:
+                parser.error(f"--config {known.config}: {key} takes one value, got a list")
+            if action.type is not None and value is not None and not isinstance(value, (bool, list)):
+                value = str(value)  # through the flag's own type, as if typed on the command line
+            elif action.type is not None and isinstance(value, list):
+                value = [action.type(str(v)) for v in value]
+            parser.set_defaults(**{key: value})
+        for group in parser._mutually_exclusive_groups:
+            if any(a.dest in data for a in group._group_actions):
+                group.required = False
+    return parser.parse_args(argv)

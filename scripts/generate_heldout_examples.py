@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from physics_llm.generation import make_header, render_scene
-from physics_llm.config import require, usage_error
+from physics_llm.config import add_config_flag, parse_args_with_config, require, usage_error
 from physics_llm.scenarios import HELD_OUT_TYPES, is_held_out, resolve_scenario_types
 from physics_llm.scene_format import parse_frames, write_text_atomic
 from physics_llm.tokenization import (
@@ -41,6 +41,7 @@ PREDICT_SEPARATOR = "----- frames to predict (forced | predicted) -----\n"
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_flag(p)
     p.add_argument("--output", required=True, help="text file to write")
     p.add_argument("--num-examples", type=int, default=10, help="examples to write (default: 10)")
     p.add_argument("--scenario-types", nargs="+", default=list(HELD_OUT_TYPES), metavar="TYPE",
@@ -62,7 +63,7 @@ def example_text(number: int, header: dict, q, context: int, predict: int, seed:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    args = parse_args_with_config(build_parser(), argv)
     try:
         resolve_scenario_types(args.scenario_types)
         require(args.num_examples >= 1, f"--num-examples must be >= 1, got {args.num_examples}")

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from physics_llm.config import ConfigError, add_config_arguments, require, resolve_config, usage_error
+from physics_llm.config import ConfigError, config_parser, require, resolve_config, usage_error
 from physics_llm.finetune import build_tiny_lfm2, scene_texts
 from physics_llm.generation import GenerationConfig, run_generation
 
@@ -43,14 +43,14 @@ class TinyLfm2Config:
     seed: int = 0
 
 
+def build_parser() -> argparse.ArgumentParser:
+    return config_parser(TinyLfm2Config, __doc__, HELP)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                                argument_default=argparse.SUPPRESS)
-    p.add_argument("--config", default=None, help="YAML file of options (flags given here override it)")
-    add_config_arguments(p, TinyLfm2Config, HELP)
     try:
-        cfg = resolve_config(TinyLfm2Config, p.parse_args(argv))
+        cfg = resolve_config(TinyLfm2Config, build_parser().parse_args(argv))
         require(cfg.vocab_size >= 300, f"--vocab-size must be >= 300 (256 bytes + specials), got {cfg.vocab_size}")
         require(cfg.num_layers >= 1, f"--num-layers must be >= 1, got {cfg.num_layers}")
         require(cfg.hidden_size >= 8 and cfg.hidden_size % 4 == 0,

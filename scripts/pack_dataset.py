@@ -21,7 +21,7 @@ import argparse
 import logging
 import sys
 
-from physics_llm.config import usage_error
+from physics_llm.config import add_config_flag, parse_args_with_config, usage_error
 from physics_llm.packing import pack_directory, unpack_parquet
 
 log = logging.getLogger("pack_dataset")
@@ -29,6 +29,7 @@ log = logging.getLogger("pack_dataset")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_flag(p)
     p.add_argument("--data-dir", required=True, help="scene directory (<type>/scene_*.jsonl); with --unpack, "
                                                      "a packed directory")
     p.add_argument("--output-dir", required=True, help="where to write data/*.parquet and pack_info.json "
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    args = parse_args_with_config(build_parser(), argv)
     try:
         if args.unpack:
             n = unpack_parquet(args.data_dir, args.output_dir, progress=not args.quiet)

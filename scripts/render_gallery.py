@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from physics_llm.generation import make_header
 from physics_llm.render import SceneRenderer, contact_sheet, frame_step, save_gif
-from physics_llm.config import require, usage_error
+from physics_llm.config import add_config_flag, parse_args_with_config, require, usage_error
 from physics_llm.scenarios import resolve_scenario_types
 from physics_llm.simulation import simulate
 
@@ -30,6 +30,7 @@ log = logging.getLogger("render_gallery")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_flag(p)
     p.add_argument("--output-dir", required=True, help="where the GIFs and gallery.png go")
     p.add_argument("--scenario-types", nargs="+", default=["all"], metavar="TYPE",
                    help="types to render, or 'all' (default: all)")
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    args = parse_args_with_config(build_parser(), argv)
     try:
         types = resolve_scenario_types(args.scenario_types)
         require(args.difficulty in range(1, 6), f"--difficulty must be 1..5, got {args.difficulty}")

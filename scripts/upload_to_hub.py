@@ -33,13 +33,14 @@ from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import HFValidationError, validate_repo_id
 
 from physics_llm import hub
-from physics_llm.config import usage_error
+from physics_llm.config import add_config_flag, parse_args_with_config, usage_error
 
 log = logging.getLogger("upload_to_hub")
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_flag(p)
     p.add_argument("--repo-id", required=True, help="Hub repository, owner/name")
     p.add_argument("--path", required=True, help="packed dataset directory or checkpoint directory to push")
     p.add_argument("--kind", choices=hub.KINDS, help="dataset or model (default: guessed from --path)")
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    args = parse_args_with_config(build_parser(), argv)
     src = Path(args.path)
     try:
         validate_repo_id(args.repo_id)

@@ -16,6 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
+from physics_llm.config import add_config_flag, parse_args_with_config
 from physics_llm.validation import validate_dataset
 
 log = logging.getLogger("validate_dataset")
@@ -23,6 +24,7 @@ log = logging.getLogger("validate_dataset")
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_flag(p)
     p.add_argument("--data-dir", required=True, help="dataset root holding <type>/scene_*.jsonl")
     p.add_argument("--check-physics", action="store_true", help="re-simulate and measure physics sanity")
     p.add_argument("--verbose", action="store_true", help="one line per file, and the per-type table")
@@ -45,7 +47,7 @@ def _file_line(f) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = build_parser().parse_args(argv)
+    args = parse_args_with_config(build_parser(), argv)
     if args.num_workers < 1:
         sys.stderr.write(f"error: --num-workers must be >= 1, got {args.num_workers}\n")
         return 2
