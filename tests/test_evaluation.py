@@ -1,6 +1,7 @@
 """run_evaluation.py / render_comparison_gifs.py end to end on a tiny scratch checkpoint (CPU)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -32,8 +33,8 @@ def setup(tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluated(setup):
     out = setup["root"] / "results"
-    rc = eval_main(["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--output-dir", str(out),
-                    "--context-frames", str(CONTEXT), "--rollout-frames", str(HORIZON), "--num-gifs", "1",
+    rc = eval_main(["--model", "scratch", "--checkpoint", str(setup["ckpt"]), "--val-dir", str(setup["val"]),
+                    "--output-dir", str(out), "--context-frames", str(CONTEXT), "--rollout-frames", str(HORIZON),
                     "--no-progress"])
     assert rc == 0
     return out
@@ -53,24 +54,30 @@ def test_run_evaluation_writes_every_output(setup, evaluated, capsys):
         assert agg["seen_vs_held_out"]["held_out"]["scenario_types"] == ["bowling"]
         assert agg["seen_vs_held_out"]["seen"]["scenario_types"] == ["pendulum"]
         assert len(agg["overall"]["per_step"]["rmse"]) == HORIZON
+    assert m["model_kind"] == "scratch" and m["settings"]["decode"] == "forced" and m["settings"]["constrained"]
+    assert m["decoding"]["object_frames"] == HORIZON * sum(
+        len(read_scene(f).header["objects"]) for f in sorted(setup["val"].glob("*/scene_*.jsonl")))
     for t in ("bowling", "pendulum"):
         for i in range(2):
-            p = json.loads((out / "predictions" / t / f"scene_{i:08d}.json").read_text())
+            p = json.loads((out / "predictions" / f"{t}_scene_{i:08d}.json").read_text())
             assert np.asarray(p["model"]["pos"]).shape[:1] == (HORIZON,)
             assert set(p["baselines"]) == BASELINE_NAMES and "format_failures" in p["model"]
+            text = (out / "predictions" / f"{t}_scene_{i:08d}.txt").read_text()
+            assert text.startswith(f"t {CONTEXT - 1}\n") and text.count("t ") >= HORIZON
+    cfg = json.loads((out / "eval_config.json").read_text())
+    assert cfg["model"] == "scratch" and cfg["rollout_frames"] == HORIZON and cfg["checkpoint_stage"]
     plot = Image.open(out / "error_vs_horizon.png")
     assert plot.size[0] > 400 and plot.size[1] > 200
     report = (out / "report.md").read_text()
     assert "constant_velocity" in report and "Held-out types" in report and "Seen types" in report
     assert "bowling (held-out)" in report
-    gifs = sorted((out / "comparison_gifs").glob("*.gif"))
-    assert len(gifs) == 1
+    gifs = sorted(p.name for p in (out / "comparison_gifs").glob("*.gif"))
+    assert gifs == ["bowling_cmp.gif", "pendulum_cmp.gif"]  # one per type by default
 
 
 def test_comparison_gif_frame_count(setup, evaluated):
-    gif = next((evaluated / "comparison_gifs").glob("*.gif"))
-    stype = gif.name.split("_scene_")[0]
-    scene = read_scene(setup["val"] / stype / (gif.name.split("_cmp")[0][len(stype) + 1:] + ".jsonl"))
+    gif = evaluated / "comparison_gifs" / "pendulum_cmp.gif"
+    scene = read_scene(setup["val"] / "pendulum" / "scene_00000000.jsonl")
     n = expected_gif_frames(CONTEXT, HORIZON, float(scene.header["dt"]), 15.0)
     with Image.open(gif) as im:
         total, frames = 0, 0
@@ -85,12 +92,23 @@ def test_comparison_gif_frame_count(setup, evaluated):
 
 
 def test_render_comparison_gifs_script(setup, evaluated, tmp_path):
-    assert gifs_main(["--predictions-dir", str(evaluated / "predictions"), "--data-dir", str(setup["val"]),
-                      "--output-dir", str(tmp_path), "--num-gifs", "2"]) == 0
-    names = sorted(p.name for p in (tmp_path / "comparison_gifs").glob("*.gif"))
-    assert names == ["bowling_scene_00000000_cmp.gif", "pendulum_scene_00000000_cmp.gif"]  # one per type first
-    assert gifs_main(["--predictions-dir", str(tmp_path / "nope"), "--data-dir", str(setup["val"]),
+    # From saved predictions, no model.
+    assert gifs_main(["--predictions-dir", str(evaluated / "predictions"), "--val-dir", str(setup["val"]),
+                      "--output-dir", str(tmp_path / "saved"), "--num-scenes", "2"]) == 0
+    names = sorted(p.name for p in (tmp_path / "saved").glob("*.gif"))
+    assert names == ["bowling_cmp.gif", "bowling_scene_00000001_cmp.gif", "pendulum_cmp.gif",
+                     "pendulum_scene_00000001_cmp.gif"]
+    # With the seed's flags: the model kind is inferred from the checkpoint (a training output dir here).
+    assert gifs_main(["--checkpoint", str(setup["ckpt"].parent), "--val-dir", str(setup["val"]), "--output-dir",
+                      str(tmp_path / "ckpt"), "--scenario-types", "pendulum", "--num-scenes", "1",
+                      "--rollout-frames", str(HORIZON)]) == 0
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.gif")) == ["pendulum_cmp.gif"]
+    same = json.loads((tmp_path / "ckpt" / "predictions" / "pendulum_scene_00000000.json").read_text())
+    assert same == json.loads((evaluated / "predictions" / "pendulum_scene_00000000.json").read_text())
+    assert gifs_main(["--predictions-dir", str(tmp_path / "nope"), "--val-dir", str(setup["val"]),
                       "--output-dir", str(tmp_path)]) == 2
+    assert gifs_main(["--predictions-dir", str(evaluated / "predictions"), "--val-dir", str(setup["val"]),
+                      "--output-dir", str(tmp_path), "--scenario-types", "nosuchtype"]) == 2
 
 
 def test_constant_velocity_skill_is_zero(evaluated):
@@ -110,12 +128,13 @@ def test_report_comes_from_metrics_only(evaluated, tmp_path):
 
 
 def test_evaluation_is_deterministic(setup, evaluated, tmp_path):
-    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--output-dir",
+    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--val-dir", str(setup["val"]), "--output-dir",
                       str(tmp_path), "--context-frames", str(CONTEXT), "--rollout-frames", str(HORIZON),
-                      "--max-scenes-per-type", "1", "--no-progress"]) == 0
-    a = json.loads((tmp_path / "predictions" / "pendulum" / "scene_00000000.json").read_text())
-    b = json.loads((evaluated / "predictions" / "pendulum" / "scene_00000000.json").read_text())
-    assert a == b
+                      "--max-scenes-per-type", "1", "--no-progress", "--no-render"]) == 0
+    for suffix in (".json", ".txt"):
+        name = f"pendulum_scene_00000000{suffix}"
+        assert (tmp_path / "predictions" / name).read_text() == (evaluated / "predictions" / name).read_text()
+    assert not (tmp_path / "comparison_gifs").exists()
     assert json.loads((tmp_path / "metrics.json").read_text())["scenes"]["evaluated"] == 2
 
 
@@ -128,26 +147,80 @@ def test_bad_arguments_exit_2(setup, tmp_path, capsys):
     base = ["--output-dir", str(tmp_path / "o")]
     empty = tmp_path / "empty"
     empty.mkdir()
+    val = ["--val-dir", str(setup["val"])]
+    ck = ["--checkpoint", str(setup["ckpt"])]
     cases = [
-        (["--checkpoint", str(tmp_path / "missing"), "--data-dir", str(setup["val"])], "--checkpoint"),
-        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(empty)], "--data-dir"),
-        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(tmp_path / "nodata")], "--data-dir"),
-        (["--checkpoint", str(empty), "--data-dir", str(setup["val"])], "--checkpoint"),
-        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--rollout-frames", "0"],
-         "--rollout-frames"),
-        (["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--context-frames", "2"],
-         "--context-frames"),
+        (["--checkpoint", str(tmp_path / "missing"), *val], "--checkpoint"),
+        ([*ck, "--val-dir", str(empty)], "--val-dir"),
+        ([*ck, "--val-dir", str(tmp_path / "nodata")], "--val-dir"),
+        (["--checkpoint", str(empty), *val], "--checkpoint"),
+        ([*ck, *val, "--rollout-frames", "0"], "--rollout-frames"),
+        ([*ck, *val, "--context-frames", "2"], "--context-frames"),
+        ([*ck, *val, "--model", "finetune"], "--model finetune"),  # a scratch checkpoint is not an adapter
+        ([*ck, *val, "--model", "nonsense"], "--model"),
+        ([*val, "--model", "baseline", *ck], "--model baseline"),
+        (val, "--checkpoint is required"),
+        ([*ck, *val, "--decode", "sideways"], "--decode"),
+        ([*ck, *val, "--batch-size", "0"], "--batch-size"),
     ]
     for argv, flag in cases:
         assert eval_main(argv + base) == 2, argv
         assert flag in capsys.readouterr().err
     # Scenes too short for context + horizon: none can be evaluated, a clear error (no traceback).
-    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--data-dir", str(setup["val"]), "--rollout-frames", "60",
-                      *base]) == 2
+    assert eval_main([*ck, *val, "--rollout-frames", "60", *base]) == 2
     assert "frames" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
-        eval_main(["--data-dir", str(setup["val"])])
+        eval_main([*val, "--no-such-flag"])
     assert e.value.code == 2
+
+
+def test_corrupt_scene_is_skipped_and_reported(setup, tmp_path):
+    val = tmp_path / "val"
+    shutil.copytree(setup["val"], val)
+    (val / "pendulum" / "scene_00000001.jsonl").write_text('{"format": "physics-llm-scene/1"\n')
+    out = tmp_path / "o"
+    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--val-dir", str(val), "--output-dir", str(out),
+                      "--rollout-frames", "3", "--no-progress", "--no-render"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["scenes"]["evaluated"] == 3
+    assert [s["scene"] for s in m["scenes"]["skipped"]] == ["pendulum/scene_00000001.jsonl"]
+    assert "1 skipped" in (out / "report.md").read_text()
+
+
+def test_mismatched_tokenizer_is_refused(setup, tmp_path, capsys):
+    from physics_llm.finetune import build_tiny_lfm2, scene_texts
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(setup["ckpt"], ckpt, ignore=shutil.ignore_patterns("checkpoint-*"))
+    other = build_tiny_lfm2(tmp_path / "lfm2", scene_texts(setup["val"]))  # a BPE tokenizer, far more tokens
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(other / name, ckpt / name)
+    assert eval_main(["--checkpoint", str(ckpt), "--val-dir", str(setup["val"]), "--output-dir",
+                      str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "tokenizer" in capsys.readouterr().err
+
+
+def test_baseline_only_evaluation(setup, tmp_path):
+    out = tmp_path / "b"
+    assert eval_main(["--model", "baseline", "--val-dir", str(setup["val"]), "--output-dir", str(out),
+                      "--context-frames", str(CONTEXT), "--rollout-frames", str(HORIZON), "--no-progress"]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] is None and m["checkpoint"] is None and set(m["baselines"]) == BASELINE_NAMES
+    assert m["split"]["source"] == "HELD_OUT_TYPES" and m["split"]["types"] == {"bowling": "held_out",
+                                                                              "pendulum": "seen"}
+    assert sorted(p.name for p in (out / "predictions").iterdir()) == [
+        f"{t}_scene_{i:08d}.json" for t in ("bowling", "pendulum") for i in range(2)]
+    assert not (out / "comparison_gifs").exists()
+    assert "Baselines only" in (out / "report.md").read_text()
+
+
+def test_eval_config_file(setup, tmp_path):
+    cfg = tmp_path / "eval.yaml"
+    cfg.write_text(f"model: scratch\ncheckpoint: {setup['ckpt']}\nval_dir: {setup['val']}\nrollout_frames: 2\n"
+                   f"max_scenes_per_type: 1\nrender: false\nprogress: false\noutput_dir: {tmp_path / 'from_yaml'}\n")
+    assert eval_main(["--config", str(cfg), "--rollout-frames", "3"]) == 0  # the flag overrides the file
+    resolved = json.loads((tmp_path / "from_yaml" / "eval_config.json").read_text())
+    assert resolved["rollout_frames"] == 3 and resolved["max_scenes_per_type"] == 1 and resolved["render"] is False
 
 
 def test_lora_checkpoint_end_to_end(setup, tmp_path):
@@ -164,9 +237,11 @@ def test_lora_checkpoint_end_to_end(setup, tmp_path):
     stage = run / "stage0"
     assert (stage / "adapter_config.json").exists()
     out = tmp_path / "results"
-    assert eval_main(["--checkpoint", str(stage), "--data-dir", str(setup["val"]), "--output-dir", str(out),
-                      "--context-frames", "10", "--rollout-frames", "3", "--max-scenes-per-type", "1",
-                      "--no-progress"]) == 0
+    assert eval_main(["--model", "finetune", "--checkpoint", str(stage), "--val-dir", str(setup["val"]),
+                      "--output-dir", str(out), "--context-frames", "10", "--rollout-frames", "3",
+                      "--max-scenes-per-type", "1", "--no-progress"]) == 0
     m = json.loads((out / "metrics.json").read_text())
+    assert m["model_kind"] == "finetune" and m["decoding"]["format_failures"] == 0  # grammar-constrained
+    assert sorted(p.name for p in (out / "comparison_gifs").glob("*.gif")) == ["bowling_cmp.gif", "pendulum_cmp.gif"]
     assert m["scenes"]["evaluated"] == 2 and m["split"]["types"] == {"bowling": "held_out", "pendulum": "seen"}
     assert (out / "report.md").exists() and (out / "error_vs_horizon.png").exists()
