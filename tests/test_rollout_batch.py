@@ -87,7 +87,7 @@ def test_batched_forced_equals_single_scene(which, constrained, tok, scenes, lfm
 @pytest.mark.parametrize("which", ["gpt", "lfm2"])
 def test_chunked_prefill_equals_single_scene(which, tok, scenes, lfm2, monkeypatch):
     """Prompts fed 16 tokens at a time through the cache (rows all padding in the first chunks)."""
-    import physics_llm.rollout as ro
+    import physics_llm.rollout.batched as ro
 
     monkeypatch.setattr(ro, "_PREFILL_ELEMENTS", 1)
     model, mtok = (gpt(tok), tok) if which == "gpt" else lfm2
