@@ -6,7 +6,7 @@ Same model and scenes, same run:
   object's forced prefix) is re-tokenized and re-encoded, then the predicted part is generated greedily
   (``model.generate`` when the model has it; the scratch GPT is no ``GenerationMixin``, so an equivalent loop:
   the prompt once, then one token at a time through the cache of that call), unconstrained, at most the
-  engine's part budget (24 tokens for PhysicsTokenizer), stopping at the line end. Nothing is reused across
+  engine's part budget (18 tokens for PhysicsTokenizer), stopping at the line end. Nothing is reused across
   parts. Run on the same scenes but only the first ``--naive-horizon`` frames (it is slow; its prompts are
   then shorter than the engine's on average, which favours it); rates are per object-frame.
 - ``engine``: :func:`physics_llm.rollout.rollout`, one scene at a time, forced chunks through the KV cache

@@ -8,13 +8,13 @@ A predicted part is what the model writes after an object's forced prefix (``"i 
 the canonical integers :func:`codec.predicted_part` writes: no leading zeros, no ``-0``, no ``+``, at most
 ``MAX_DIGITS`` digits. :class:`PartGrammar` is a small DFA over characters for it: states are
 (field 0..2) x (start, after minus, zero, k digits for k = 1..MAX_DIGITS), plus ``done``. A part is at most
-``3 * (1 + MAX_DIGITS) + 3`` characters (24 for 6 digits).
+``3 * (1 + MAX_DIGITS) + 3`` characters (18 for 4 digits).
 
 :class:`GrammarTable` lifts the DFA to one tokenizer's ids: for every DFA state and every token id, the state
 after reading the token's whole decoded string (``-1`` when any character is refused, including anything
 after the line end, an empty string, or a special token such as EOS, BOS or pad). Multi-character BPE tokens
 (``"12"``, ``" -"``, ``"0\\n"``) are handled like single characters. From it: ``dist[s]``, the fewest tokens
-that complete a part from state ``s``, and ``max_tokens``, the most tokens any complete part can take (24 for
+that complete a part from state ``s``, and ``max_tokens``, the most tokens any complete part can take (18 for
 a one-character-per-token tokenizer such as PhysicsTokenizer: the worst-case budget).
 
 During constrained decoding a token is allowed in state ``s`` with ``r`` tokens of budget left (this one
@@ -39,7 +39,10 @@ import torch
 
 from physics_llm.tokenization.codec import FORCED_END, LINE_END
 
-MAX_DIGITS = 6  # at most 999999 units per frame: 100 km at 0.1 px, 1000 rad at 1 mrad
+# At most 9999 units per frame: 1000 px (30x the validator's 2000 px/s speed limit at 60 fps) or 10 rad
+# (the largest angle step in a sample of 418 generated scenes was 1209 mrad). More digits only let an
+# untrained model write absurd numbers (a random LFM2 wrote 6-digit displacements: 50,000 px errors).
+MAX_DIGITS = 4
 _INF = 10 ** 4  # "cannot finish" in the distance tables (int32)
 
 
@@ -189,7 +192,7 @@ class GrammarTable:
     def _check_concatenation(self, tokenizer) -> None:
         from physics_llm.tokenization.windows import tokenize_segments
 
-        samples = ["0 0 0\n", "-12 305 7\n", "123456 -1 -999999\n", "40 -2500 18\n"]
+        samples = ["0 0 0\n", "-12 305 7\n", "1234 -1 -9999\n", "40 -2500 18\n"]
         for text, ids in zip(samples, tokenize_segments(tokenizer, samples)):
             joined = "".join(self.texts[i] for i in ids)
             if joined != text or self.grammar.run(joined) != self.grammar.done:

@@ -218,9 +218,9 @@ def test_seeded_sampling_is_deterministic(tok, scenes):
 
 def test_part_grammar_dfa():
     g = PartGrammar()
-    for text in ["0 0 0\n", "-12 305 7\n", "999999 -999999 1\n", "1 -1 0\n"]:
+    for text in ["0 0 0\n", "-12 305 7\n", "9999 -9999 1\n", "1 -1 0\n"]:
         assert g.accepts(text), text
-    for text in ["-0 0 0\n", "01 0 0\n", "1 2\n", "1 2 3", "1 2 3 \n", "1 2 3\n4", "1234567 0 0\n", "- 1 2 3\n",
+    for text in ["-0 0 0\n", "01 0 0\n", "1 2\n", "1 2 3", "1 2 3 \n", "1 2 3\n4", "12345 0 0\n", "- 1 2 3\n",
                  "1  2 3\n", " 1 2 3\n", "1 2 3 4\n", "+1 2 3\n", "1\n"]:
         assert not g.accepts(text), text
     assert g.max_chars == 3 * (1 + MAX_DIGITS) + 3
@@ -251,7 +251,7 @@ def hand_made_tokenizer(tokens):
 
 def test_grammar_table_on_hand_made_tokens():
     singles = list("0123456789- \n|")
-    multi = ["12", " -", "0\n", "-0", "\n1", "1 2 3\n", "123456", "x", " 0 0\n"]
+    multi = ["12", " -", "0\n", "-0", "\n1", "1 2 3\n", "1234", "x", " 0 0\n"]
     htok = hand_made_tokenizer(singles + multi)
     table = GrammarTable(htok)
     g = table.grammar
@@ -269,10 +269,10 @@ def test_grammar_table_on_hand_made_tokens():
     assert table.step(start, idx["x"]) == -1 and table.step(start, idx["\n1"]) == -1
     for special in (htok.eos_token_id, htok.bos_token_id, htok.pad_token_id):
         assert all(table.next_state[s, special] == -1 for s in range(g.num_states))
-    # digit limit: six digits, then no seventh
-    six = table.step(start, idx["123456"])
-    assert six >= 0 and table.step(six, idx["1"]) == -1 and table.step(six, idx["12"]) == -1
-    assert table.step(six, idx[" -"]) >= 0
+    # digit limit: MAX_DIGITS (4) digits, then no fifth
+    full = table.step(start, idx["1234"])
+    assert MAX_DIGITS == 4 and full >= 0 and table.step(full, idx["1"]) == -1 and table.step(full, idx["12"]) == -1
+    assert table.step(full, idx[" -"]) >= 0
     # the line end only after three numbers, and a multi-char token may carry it
     one = table.step(start, idx["1"])
     assert table.step(one, idx["\n"]) == -1 and table.step(one, idx["0\n"]) == -1

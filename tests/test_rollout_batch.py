@@ -159,14 +159,14 @@ def test_batched_sliding_window_lfm2(lfm2, scenes, monkeypatch):
 def test_rollout_many_keeps_order_and_seeds(tok, scenes):
     model = gpt(tok, seed=2)
     order = [scenes[2], scenes[0], scenes[1], scenes[0]]
-    kw = dict(context=K, horizon=2, temperature=1.0, top_p=0.9, seed=5, max_new_tokens_per_object=24)
+    kw = dict(context=K, horizon=2, temperature=1.0, top_p=0.9, seed=5, max_new_tokens_per_object=18)
     one = rollout_many(model, tok, order, batch_size=1, **kw)
     many = rollout_many(model, tok, order, batch_size=3, **kw)  # sorted by object count inside, then put back
     for j, (q, a, b) in enumerate(zip(order, one, many)):
         assert a.pos.shape == (2, q.pos.shape[1], 2)
         assert_same(a, b)
         assert_same(a, rollout(model, tok, q, context=K, horizon=2, temperature=1.0, top_p=0.9,
-                               seed=scene_seed(5, j), max_new_tokens_per_object=24))
+                               seed=scene_seed(5, j), max_new_tokens_per_object=18))
     assert one[1].ids != one[3].ids  # the same scene at another index samples with another seed
     small = gpt(tok, block_size=420)
     res = rollout_many(small, tok, [scenes[2], scenes[0]], context=2, horizon=1)

@@ -31,7 +31,7 @@ Grammar-constrained forced decoding (``constrained=True``, the default): while a
 only tokens that keep its text a valid prefix of ``-?D+ -?D+ -?D+\\n`` (canonical integers, at most
 ``MAX_DIGITS`` digits; :mod:`physics_llm.decoding`) and can still finish it within the budget are allowed; the
 others' logits are set to -inf before greedy or sampled selection. The part ends when the grammar reaches its
-line end. ``max_new_tokens_per_object`` defaults to the tokenizer's worst case (24 tokens for
+line end. ``max_new_tokens_per_object`` defaults to the tokenizer's worst case (18 tokens for
 single-character tokens), so **every part is complete and parses: zero format failures by construction**,
 whatever the model. A budget below the shortest possible part is refused (``ValueError``).
 
