@@ -41,7 +41,7 @@ from physics_llm.baselines import BASELINES, run_baselines
 from physics_llm.curriculum import TRAINING_TYPES_FILE, load_training_types
 from physics_llm.metrics import aggregate, score_rollout
 from physics_llm.render import PALETTE, SceneRenderer, frame_step, plot_error_vs_horizon, save_gif, side_by_side
-from physics_llm.rollout import rollout_many
+from physics_llm.rollout import rollout_many, scene_seed
 from physics_llm.scene_format import read_scene
 from physics_llm.tokenization.codec import ANGLE_SCALE, POS_SCALE, quantize
 from physics_llm.validation import find_scene_files
@@ -208,7 +208,8 @@ def evaluate(checkpoint_dir: str | Path | None, val_dir: str | Path, output_dir:
         if model is not None:
             results = rollout_many(model, tokenizer, [q for _, q in part], context=context, horizon=horizon,
                                    batch_size=batch_size, decode=decode, constrained=constrained,
-                                   temperature=temperature, top_p=top_p, seed=seed + lo)
+                                   temperature=temperature, top_p=top_p,
+                                   seed=[scene_seed(seed, lo + j) for j in range(len(part))])
         for (path, q), res in zip(part, results):
             rel = f"{path.parent.name}/{path.name}"
             if isinstance(res, Exception):  # e.g. a header plus one frame longer than the model's maximum

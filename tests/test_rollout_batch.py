@@ -168,6 +168,14 @@ def test_rollout_many_keeps_order_and_seeds(tok, scenes):
         assert_same(a, rollout(model, tok, q, context=K, horizon=2, temperature=1.0, top_p=0.9,
                                seed=scene_seed(5, j), max_new_tokens_per_object=18))
     assert one[1].ids != one[3].ids  # the same scene at another index samples with another seed
+    # explicit per-scene seeds: feeding the scenes in chunks gives the same rollouts as one call
+    seeds = [scene_seed(5, j) for j in range(len(order))]
+    chunked = [r for lo in (0, 2) for r in rollout_many(model, tok, order[lo:lo + 2], batch_size=2,
+                                                        **{**kw, "seed": seeds[lo:lo + 2]})]
+    for a, b in zip(one, chunked):
+        assert_same(a, b)
+    with pytest.raises(ValueError, match="seeds"):
+        rollout_many(model, tok, order, **{**kw, "seed": seeds[:2]})
     small = gpt(tok, block_size=420)
     res = rollout_many(small, tok, [scenes[2], scenes[0]], context=2, horizon=1)
     assert isinstance(res[0], SceneTooLongError) and res[1].pos.shape == (1, 2, 2)

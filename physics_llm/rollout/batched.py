@@ -91,7 +91,9 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
     :mod:`physics_llm.rollout`). Scene ``j`` samples with seed ``scene_seed(seed, j)``, or ``seed[j]`` when a sequence is
     given. Returns one result per scene, in order; a scene that cannot fit the model gets its
     :class:`SceneTooLongError` instead, and the others go on."""
-    seeds = [scene_seed(seed, j) for j in range(len(scenes))] if isinstance(seed, int) else list(seed)
+    seeds = [scene_seed(seed, j) for j in range(len(scenes))] if isinstance(seed, int) else [int(x) for x in seed]
+    if len(seeds) != len(scenes):
+        raise ValueError(f"rollout_many: {len(seeds)} seeds for {len(scenes)} scenes") if isinstance(seed, int) else list(seed)
     if len(seeds) != len(scenes):
         raise ValueError(f"rollout_batch: {len(seeds)} seeds for {len(scenes)} scenes")
     progs = _programs(tokenizer, scenes, context, horizon, decode, constrained, max_new_tokens_per_object, seeds,
@@ -159,10 +161,11 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
 
 def rollout_many(model, tokenizer, scenes: Sequence[QuantizedScene], context: int = 10, horizon: int = 20,
                  batch_size: int = 1, decode: str = "forced", constrained: bool = True, temperature: float = 0.0,
-                 top_p: float = 1.0, seed: int = 0,
+                 top_p: float = 1.0, seed: int | Sequence[int] = 0,
                  max_new_tokens_per_object: int | None = None) -> list[RolloutResult | SceneTooLongError]:
     """The evaluation entry point: every scene rolled out, results in input order. Scene ``j`` samples with
-    ``scene_seed(seed, j)`` whatever the batch size. ``batch_size`` 1 runs :func:`rollout` per scene (chunked
+    ``scene_seed(seed, j)`` whatever the batch size (or with ``seed[j]`` when ``seed`` is a sequence: a caller
+    that feeds scenes in chunks keeps one seed per scene that way). ``batch_size`` 1 runs :func:`rollout` per scene (chunked
     forced segments: fastest on a CPU); larger sizes run :func:`rollout_batch` on groups of scenes with similar
     object counts. A scene that cannot fit the model gets its :class:`SceneTooLongError` (an exception object,
     not raised) in its place; other errors (bad arguments) raise."""
@@ -170,7 +173,9 @@ def rollout_many(model, tokenizer, scenes: Sequence[QuantizedScene], context: in
         raise ValueError(f"rollout_many: batch_size must be >= 1, got {batch_size}")
     kw = dict(context=context, horizon=horizon, max_new_tokens_per_object=max_new_tokens_per_object,
               temperature=temperature, top_p=top_p, constrained=constrained, decode=decode)
-    seeds = [scene_seed(seed, j) for j in range(len(scenes))]
+    seeds = [scene_seed(seed, j) for j in range(len(scenes))] if isinstance(seed, int) else [int(x) for x in seed]
+    if len(seeds) != len(scenes):
+        raise ValueError(f"rollout_many: {len(seeds)} seeds for {len(scenes)} scenes")
     results: list[RolloutResult | SceneTooLongError | None] = [None] * len(scenes)
     if batch_size == 1:
         for j, q in enumerate(scenes):
