@@ -38,7 +38,7 @@ import torch
 from physics_llm.decoding import grammar_table
 from physics_llm.generation import GenerationConfig, run_generation
 from physics_llm.models import GPTForCausalLM, gpt_config_for_size
-from physics_llm.rollout import rollout_many
+from physics_llm.rollout import model_max_length, rollout_many
 from physics_llm.scene_format import read_scene
 from physics_llm.tokenization import build_physics_tokenizer, forced_prefix, frame_marker, quantize
 from physics_llm.tokenization.codec import LINE_END, integrate, parse_predicted, render_frames, render_header
@@ -75,28 +75,36 @@ def _greedy_part(model, ids: torch.Tensor, stop: list[int], budget: int) -> list
 
 def naive_rollout(model, tokenizer, q, context: int, horizon: int) -> tuple[int, int]:
     """The whole prompt re-tokenized and re-encoded for every object of every frame; returns (object-frames,
-    generated tokens)."""
+    generated tokens). When the prompt would not fit the model, the oldest whole frames are dropped (the
+    header stays), as a naive loop with truncation would do."""
     budget, generated = grammar_table(tokenizer).max_tokens, 0
     device = next(model.parameters()).device
+    max_len = model_max_length(model, tokenizer)
     stop = [t for t in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(LINE_END)) if t is not None]
-    text = render_header(q.header) + (render_frames(q, 0, context - 1) if context > 1 else "")
+    header = render_header(q.header)
+    frames = [render_frames(q, t, 1) for t in range(context - 1)]
+    first = 0  # oldest frame kept
     pos, ang = q.pos[context - 1].copy(), q.angle[context - 1].copy()
     n = pos.shape[0]
     for t in range(context - 1, context - 1 + horizon):
-        text += frame_marker(t)
+        current = frame_marker(t)
         dpos, dang = np.zeros((n, 2), np.int64), np.zeros(n, np.int64)
         for i in range(n):
-            text += forced_prefix(i, pos[i], ang[i])
-            ids = tokenizer(text, return_tensors="pt").input_ids.to(device)
-            gen = _greedy_part(model, ids, stop, budget)
+            current += forced_prefix(i, pos[i], ang[i])
+            ids = tokenizer(header + "".join(frames[first:]) + current, return_tensors="pt").input_ids
+            while ids.shape[1] + budget > max_len and first < len(frames):
+                first += 1
+                ids = tokenizer(header + "".join(frames[first:]) + current, return_tensors="pt").input_ids
+            gen = _greedy_part(model, ids.to(device), stop, budget)
             generated += len(gen)
             part = tokenizer.decode(gen, skip_special_tokens=True)
-            text += part if part.endswith(LINE_END) else part + LINE_END
+            current += part if part.endswith(LINE_END) else part + LINE_END
             try:
                 (dx, dy, da) = parse_predicted(part)
                 dpos[i], dang[i] = (dx, dy), da
             except ValueError:
                 pass
+        frames.append(current)
         pos, ang = integrate(pos, ang, dpos, dang)
     return n * horizon, generated
 

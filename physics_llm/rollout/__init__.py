@@ -62,11 +62,12 @@ these ids" and "generate one token" requests); two engines drive it through the 
 
 Sliding window. :func:`rollout`: before each frame, if the tokens in the cache plus the frame's worst case
 (forced tokens + ``N`` budgets; free mode ``(N + 1)`` line budgets) exceed the model's maximum length
-(:func:`model_max_length`), it re-encodes ``[bos] header + the most recent whole frames that fit`` once and
-continues. :func:`rollout_batch`: the shared cache length is bounded the same way; when the next step would
+(:func:`model_max_length`), it re-encodes ``[bos] header + the most recent whole frames`` once and continues,
+keeping a quarter of the maximum length free when that still keeps a frame (else just the frame's worst
+case): the re-encode is the expensive part, so it should come every few frames, not before every frame. :func:`rollout_batch`: the shared cache length is bounded the same way; when the next step would
 exceed it, every unfinished row is re-encoded once (``[bos] header + the most recent whole frames that fit +
 its current partial frame``), left-padded, and the lockstep continues. Every row is left the same free room:
-the largest "rest of the current frame + one more frame" over the rows, and at least an eighth of the maximum
+the largest "rest of the current frame + one more frame" over the rows, and at least a quarter of the maximum
 length, so that short rows keeping long histories do not force a re-encode every few steps (a row that cannot
 leave that much keeps less: the rest of its frame and one more, else just the rest). The first prefill makes
 the same choice as :func:`rollout`, so batched and one-scene rollouts agree until a window slides. Prefills

@@ -113,10 +113,11 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
                 if past is None or T + 1 > max_len:  # (re-)encode every unfinished row, left-padded
                     # the first prefill chooses as rollout() does; later ones leave every row the same room
                     live = [r for r in active if not r.done]
-                    common = max([r.rest + r.need for r in live] + [max_len // 8])
+                    common = max([r.rest + r.need for r in live] + [max_len // 4])
                     windows, keep = [], []
                     for r in live:
-                        w = r.window(max_len, [r.rest] if first else [common, r.rest + r.need, r.rest])
+                        w = r.window(max_len, [max(r.rest, max_len // 4), r.rest] if first
+                                     else [common, r.rest + r.need, r.rest])
                         if w is None:
                             continue
                         r.slides += 1 if (not first or len(w) < len(r.ids)) else 0

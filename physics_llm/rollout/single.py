@@ -77,7 +77,11 @@ def rollout(model, tokenizer, q: QuantizedScene, context: int = 10, horizon: int
                 if isinstance(req, _Frame):
                     if stream.length + req.need > max_len:
                         slides += 1
-                        start = _window_start(ids, header_len, frame_starts, req.need, max_len)
+                        # leave a quarter of the window free when that keeps a frame, so the re-encode
+                        # (the expensive part) happens every few frames rather than before every frame
+                        start = _window_start(ids, header_len, frame_starts, max(req.need, max_len // 4), max_len)
+                        if start is None:
+                            start = _window_start(ids, header_len, frame_starts, req.need, max_len)
                         if start is None and header_len + req.need > max_len:
                             raise _too_long(context - 1 + len(frame_starts) - len(prog.context_frames), header_len,
                                             req.need, max_len)
