@@ -2,32 +2,21 @@
 reproduces ground truth, garbage is counted not fatal, prompt ids equal training ids, sliding window, seeded
 sampling; the predicted-part grammar and constrained decoding; free decoding. Batches: test_rollout_batch.py."""
 
-import json
 
 import numpy as np
 import pytest
 import torch
 from types import SimpleNamespace
 
-from physics_llm.finetune import build_tiny_lfm2
-from physics_llm.generation import make_header, render_scene
-from physics_llm.models import GPTForCausalLM, gpt_config_for_size
 from physics_llm.decoding import MAX_DIGITS, GrammarTable, PartGrammar, grammar_table
 from physics_llm.rollout import rollout
-from physics_llm.scene_format import parse_frames
 from physics_llm.tokenization import PromptBuilder, build_physics_tokenizer
 from physics_llm.tokenization.codec import (ANGLE_PERIOD, LINE_END, QuantizedScene, forced_prefix, frame_marker,
-                                            integrate, parse_predicted, quantize, render_frames, render_header,
-                                            wrap_angle)
+                                            integrate, parse_predicted, wrap_angle)
 from physics_llm.tokenization.windows import encode_scene
+from rollout_models import gpt, make_scene, tiny_lfm2
 
 K, H = 4, 2
-
-
-def make_scene(kind: str, index: int, frames: int = 12):
-    text = render_scene(make_header(kind, index, 5, 1, frames))
-    lines = text.splitlines()
-    return quantize(parse_frames(json.loads(lines[0]), [json.loads(x) for x in lines[1:]]))
 
 
 @pytest.fixture(scope="module")
@@ -40,27 +29,9 @@ def tok():
     return build_physics_tokenizer()
 
 
-def noisy(model, seed=0, std=0.2):
-    """Random weights everywhere (the muP init zeroes the queries, making attention uniform)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * std)
-    return model.eval()
-
-
-def gpt(tok, block_size=4096, seed=0):
-    torch.manual_seed(seed)
-    return noisy(GPTForCausalLM(gpt_config_for_size("tiny", vocab_size=len(tok), block_size=block_size)), seed)
-
-
 @pytest.fixture(scope="module")
 def lfm2(tmp_path_factory, scenes):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    texts = [render_header(q.header) + render_frames(q, 0, q.num_frames - 1) for q in scenes]
-    path = build_tiny_lfm2(tmp_path_factory.mktemp("lfm2"), texts, vocab_size=300)
-    return noisy(AutoModelForCausalLM.from_pretrained(path)), AutoTokenizer.from_pretrained(path)
+    return tiny_lfm2(tmp_path_factory.mktemp("lfm2"), scenes)
 
 
 def slow_rollout(model, tok, q, context, horizon, max_new=16, constrained=False):

@@ -3,27 +3,15 @@ and free) for scenes of different object counts and prompt lengths; the shared c
 maximum length through re-encodes; scenes too long come back as exceptions in place; rollout_many keeps the
 input order and its sampling seeds whatever the batch size."""
 
-import json
 
 import numpy as np
 import pytest
-import torch
 
-from physics_llm.finetune import build_tiny_lfm2
-from physics_llm.generation import make_header, render_scene
-from physics_llm.models import GPTForCausalLM, gpt_config_for_size
 from physics_llm.rollout import SceneTooLongError, rollout, rollout_batch, rollout_many, scene_seed
-from physics_llm.scene_format import parse_frames
 from physics_llm.tokenization import build_physics_tokenizer
-from physics_llm.tokenization.codec import quantize, render_frames, render_header
+from rollout_models import gpt, make_scene, tiny_lfm2
 
 K, H = 4, 3
-
-
-def make_scene(kind: str, index: int, frames: int = 12):
-    text = render_scene(make_header(kind, index, 5, 1, frames))
-    lines = text.splitlines()
-    return quantize(parse_frames(json.loads(lines[0]), [json.loads(x) for x in lines[1:]]))
 
 
 @pytest.fixture(scope="module")
@@ -37,26 +25,9 @@ def tok():
     return build_physics_tokenizer()
 
 
-def noisy(model, seed=0, std=0.2):
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * std)
-    return model.eval()
-
-
-def gpt(tok, block_size=4096, seed=0):
-    torch.manual_seed(seed)
-    return noisy(GPTForCausalLM(gpt_config_for_size("tiny", vocab_size=len(tok), block_size=block_size)), seed)
-
-
 @pytest.fixture(scope="module")
 def lfm2(tmp_path_factory, scenes):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    texts = [render_header(q.header) + render_frames(q, 0, q.num_frames - 1) for q in scenes]
-    path = build_tiny_lfm2(tmp_path_factory.mktemp("lfm2"), texts, vocab_size=300)
-    return noisy(AutoModelForCausalLM.from_pretrained(path)), AutoTokenizer.from_pretrained(path)
+    return tiny_lfm2(tmp_path_factory.mktemp("lfm2"), scenes)
 
 
 def assert_same(a, b):
