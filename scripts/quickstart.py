@@ -20,7 +20,7 @@ Exit status: 0 on success, 2 on bad arguments, 1 when a step fails.
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import json
 import logging
 import shlex
@@ -89,18 +89,25 @@ HELP = {
 }
 
 
+_SCRIPTS: dict = {}
+
+
 def _script(name: str):
-    """The ``main`` of ``scripts/<name>.py`` (this file's siblings)."""
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    return importlib.import_module(name).main
+    """The module ``scripts/<name>.py`` (a sibling of this file), loaded from its path once."""
+    if name not in _SCRIPTS:
+        path = Path(__file__).with_name(f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"physics_llm_script_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        _SCRIPTS[name] = module
+    return _SCRIPTS[name]
 
 
 def _run(name: str, argv: list[str]) -> None:
     print(f"\n$ python scripts/{name}.py {shlex.join(argv)}", flush=True)
     t0 = time.perf_counter()
-    rc = _script(name)(argv)
+    rc = _script(name).main(argv)
     if rc != 0:
         raise RuntimeError(f"scripts/{name}.py exited with status {rc}")
     log.info("%s done in %.0f s", name, time.perf_counter() - t0)
@@ -150,7 +157,7 @@ def _evaluation_is_current(argv: list[str], evaluation: Path, ckpt: Path) -> boo
         return False
     if (stage / STAGE_DONE).stat().st_mtime > metrics.stat().st_mtime:
         return False
-    args = _script("run_evaluation").__globals__["build_parser"]().parse_args(argv)
+    args = _script("run_evaluation").build_parser().parse_args(argv)
     wanted = vars(args)
     saved = json.loads(resolved.read_text(encoding="utf-8"))
     return all(saved.get(k) == v for k, v in wanted.items() if k != "config")
