@@ -41,7 +41,7 @@ from physics_llm.baselines import BASELINES, run_baselines
 from physics_llm.curriculum import TRAINING_TYPES_FILE, load_training_types
 from physics_llm.metrics import aggregate, score_rollout
 from physics_llm.render import PALETTE, SceneRenderer, frame_step, plot_error_vs_horizon, save_gif, side_by_side
-from physics_llm.rollout import rollout_many, scene_seed
+from physics_llm.rollout import DECODE_MODES, rollout_many, scene_seed
 from physics_llm.scene_format import read_scene
 from physics_llm.tokenization.codec import ANGLE_SCALE, POS_SCALE, quantize
 from physics_llm.validation import find_scene_files
@@ -55,7 +55,6 @@ PREDICTIONS_DIR = "predictions"
 GIFS_DIR = "comparison_gifs"
 SPLITS = ("seen", "held_out")
 MODEL_KINDS = ("scratch", "finetune", "baseline")
-DECODE_MODES = ("forced", "free")
 
 
 def checkpoint_kind(checkpoint_dir: str | Path) -> str:
