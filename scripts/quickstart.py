@@ -31,7 +31,7 @@ from pathlib import Path
 
 from physics_llm.config import ConfigError, config_parser, require, resolve_config, usage_error
 from physics_llm.evaluation import METRICS_FILE, REPORT_FILE, results_table
-from physics_llm.scenarios import HELD_OUT_TYPES, list_scenarios
+from physics_llm.scenarios import list_scenarios, seen_types
 
 log = logging.getLogger("quickstart")
 MODELS = ("scratch", "finetune")
@@ -117,7 +117,7 @@ def steps(cfg: QuickstartConfig) -> list[tuple[str, list[str]]]:
     """The pipeline as (script, argv) pairs, in order."""
     root = Path(cfg.output_dir)
     train, val, ckpt, evaluation = root / "data" / "train", root / "data" / "val", root / "checkpoint", root / "evaluation"
-    seen = [t for t in list_scenarios() if t not in HELD_OUT_TYPES]
+    seen = seen_types(list_scenarios())
     gen = ["--frames-per-scene", str(cfg.frames_per_scene), "--difficulty-range", "1", str(cfg.max_difficulty),
            "--num-workers", str(cfg.num_workers)]
     out = [
