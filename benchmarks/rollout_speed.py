@@ -40,16 +40,16 @@ from physics_llm.generation import GenerationConfig, run_generation
 from physics_llm.models import GPTForCausalLM, gpt_config_for_size
 from physics_llm.rollout import model_max_length, rollout_many
 from physics_llm.scene_format import read_scene
-from physics_llm.tokenization import build_physics_tokenizer, forced_prefix, frame_marker, quantize
-from physics_llm.tokenization.codec import LINE_END, integrate, parse_predicted, render_frames, render_header
+from physics_llm.tokenization import build_physics_tokenizer, resolve_format
+from physics_llm.tokenization.codec import LINE_END
 
 TYPES = ["billiards", "pendulum", "tower", "projectile"]
 
 
-def load_scenes(data_dir: Path, count: int, frames: int) -> list:
+def load_scenes(data_dir: Path, count: int, frames: int, fmt) -> list:
     scenes = []
     for path in sorted(data_dir.rglob("scene_*.jsonl")):
-        q = quantize(read_scene(path))
+        q = fmt.quantize(read_scene(path))
         if q.num_frames >= frames:
             scenes.append(q)
         if len(scenes) == count:
@@ -73,7 +73,7 @@ def _greedy_part(model, ids: torch.Tensor, stop: list[int], budget: int) -> list
     return gen
 
 
-def naive_rollout(model, tokenizer, q, context: int, horizon: int) -> tuple[int, int]:
+def naive_rollout(model, tokenizer, q, fmt, context: int, horizon: int) -> tuple[int, int]:
     """The whole prompt re-tokenized and re-encoded for every object of every frame; returns (object-frames,
     generated tokens). When the prompt would not fit the model, the oldest whole frames are dropped (the
     header stays), as a naive loop with truncation would do."""
@@ -81,16 +81,17 @@ def naive_rollout(model, tokenizer, q, context: int, horizon: int) -> tuple[int,
     device = next(model.parameters()).device
     max_len = model_max_length(model, tokenizer)
     stop = [t for t in (tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids(LINE_END)) if t is not None]
-    header = render_header(q.header)
-    frames = [render_frames(q, t, 1) for t in range(context - 1)]
+    header = fmt.header_text(q.header)
+    frames = [fmt.render_frames(q, t, 1) for t in range(fmt.first_frame, context - 1)]
     first = 0  # oldest frame kept
-    pos, ang = q.pos[context - 1].copy(), q.angle[context - 1].copy()
-    n = pos.shape[0]
+    state = fmt.initial_state(q, context)
+    n = q.num_objects
     for t in range(context - 1, context - 1 + horizon):
-        current = frame_marker(t)
-        dpos, dang = np.zeros((n, 2), np.int64), np.zeros(n, np.int64)
+        forced = fmt.forced_texts(t, state)
+        current = forced[0]
+        predicted = np.zeros((n, 3), np.int64)
         for i in range(n):
-            current += forced_prefix(i, pos[i], ang[i])
+            current += forced[1 + i]
             ids = tokenizer(header + "".join(frames[first:]) + current, return_tensors="pt").input_ids
             while ids.shape[1] + budget > max_len and first < len(frames):
                 first += 1
@@ -100,12 +101,11 @@ def naive_rollout(model, tokenizer, q, context: int, horizon: int) -> tuple[int,
             part = tokenizer.decode(gen, skip_special_tokens=True)
             current += part if part.endswith(LINE_END) else part + LINE_END
             try:
-                (dx, dy, da) = parse_predicted(part)
-                dpos[i], dang[i] = (dx, dy), da
+                predicted[i] = fmt.parse_predicted(part)
             except ValueError:
                 pass
         frames.append(current)
-        pos, ang = integrate(pos, ang, dpos, dang)
+        state = fmt.step(state, predicted)
     return n * horizon, generated
 
 
@@ -127,7 +127,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--naive-horizon", type=int, default=2)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[4, 8])
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 on shared 2-core machines)")
+    p.add_argument("--text-format", default=None,
+                   help="text format (default: the checkpoint's text_format.json, else the default format)")
     args = p.parse_args(argv)
+    fmt = resolve_format(args.text_format, args.checkpoint)
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     load_before = os.getloadavg()
@@ -151,16 +154,16 @@ def main(argv: list[str] | None = None) -> dict:
             run_generation(GenerationConfig(output_dir=tmp, num_scenes_per_type=per_type, scenario_types=TYPES,
                                             seed=0, frames_per_scene=frames,
                                             difficulty_range=(1, args.max_difficulty)), progress=False)
-        scenes = load_scenes(data, args.scenes, frames)
+        scenes = load_scenes(data, args.scenes, frames, fmt)
     if not scenes:
         raise SystemExit(f"error: no scene with {frames} frames under {data}")
     grammar_table(tokenizer)  # built once per tokenizer; not part of any timing
     object_frames = sum(q.pos.shape[1] for q in scenes) * args.horizon
-    kw = dict(context=args.context, horizon=args.horizon)
+    kw = dict(context=args.context, horizon=args.horizon, text_format=fmt)
     runs: dict[str, dict] = {}
 
     with torch.no_grad():
-        counts, secs = _timed(lambda: [naive_rollout(model, tokenizer, q, args.context, args.naive_horizon)
+        counts, secs = _timed(lambda: [naive_rollout(model, tokenizer, q, fmt, args.context, args.naive_horizon)
                                        for q in scenes])
         done = sum(c[0] for c in counts)
         runs["naive"] = {"object_frames": done, "seconds": secs,
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
             runs[f"batch_{b}"] = {"object_frames": object_frames, "seconds": secs, "results": res}
 
     naive_rate = runs["naive"]["object_frames"] / runs["naive"]["seconds"]
-    report = {"model": model_name, "parameters": sum(p.numel() for p in model.parameters()),
+    report = {"model": model_name, "text_format": str(fmt), "parameters": sum(p.numel() for p in model.parameters()),
               "scenes": len(scenes), "objects_per_scene": [int(q.pos.shape[1]) for q in scenes],
               "context": args.context, "horizon": args.horizon,
               "naive_horizon": args.naive_horizon}

@@ -1,11 +1,15 @@
-"""Token budget of the text format with PhysicsTokenizer, on a generated sample of every scenario type.
+"""Token budget of the text formats with PhysicsTokenizer, on a generated sample of every scenario type.
+
+Every figure below is measured per text format (``--text-formats``, default: every registered format), on the
+same scenes; the JSON has one report per format under ``formats``.
 
 Scenes are generated in memory (no files), ``--per-cell`` per (type, difficulty 1..5), each
 simulated and rounded exactly as the dataset generator writes it. Printed as JSON on stdout
 (progress on stderr):
 
-  * compact: tokens per object-frame of the codec's frame text (header excluded, frames 0 .. T-2,
-    the frames that have a successor), mean and p95 over scenes, overall and per type; ``<unk>`` count;
+  * compact: tokens per object-frame of the format's frame text (header excluded, every frame the format
+    can write: frames with a successor, and a predecessor when velocities are shown), mean and p95 over
+    scenes, overall and per type; ``<unk>`` count;
   * verbose: the same frames in the *verbose reference rendering* below, tokenized by the same
     tokenizer, and the ratio verbose / compact (total tokens over total tokens, same frames);
   * fit_8192: share of scenes whose ``bos + header + 10 context frames + 1 predicted frame + eos``
@@ -28,8 +32,8 @@ in a BPE vocabulary), punctuation one token per character (a BPE may merge ``=(`
 ``verbose.unk_tokens`` says how many ``<unk>`` there were. Coverage (the token offsets tile the text)
 is checked on the first and last frame of every scene.
 
-    python benchmarks/token_budget.py --per-cell 1     # 175 scenes (35 types): 27 s wall, 1.5 GB RSS
-    python benchmarks/token_budget.py --per-cell 2     # 350 scenes: 60 s wall, 2.7 GB RSS
+    python benchmarks/token_budget.py --per-cell 1     # 175 scenes (35 types), every format
+    python benchmarks/token_budget.py --per-cell 2 --text-formats velocity_change displacement
 
 (measured on this project's 2-vCPU machine; up to ~2.5x longer while other jobs load it. Most of the
 time goes to tokenizing the verbose text, simulating, encoding the compact text and pack_windows.)
@@ -56,9 +60,10 @@ from physics_llm.tokenization import (
     build_physics_tokenizer,
     cut_windows,
     encode_scene,
+    list_formats,
     pack_windows,
-    quantize,
 )
+from physics_llm.tokenization.formats import check_format_flag
 
 log = logging.getLogger("token_budget")
 
@@ -97,20 +102,28 @@ def covers_every_char(encoding, text: str) -> bool:
     return pos == len(text)
 
 
-def measure_scene(tokenizer, scene: Scene) -> dict:
-    """Token counts of one scene, its windows at both lengths and its fit for the 10+1 frame prompt."""
-    q = quantize(scene)
-    enc = encode_scene(tokenizer, q)  # frames 0 .. T-2, segment by segment as training does
-    frame_lens = np.array([len(ids) for ids in enc.frame_ids])
-    n_obj, n_frames = scene.num_objects, len(frame_lens)
+def measure_verbose(tokenizer, scene: Scene, first: int, n_frames: int) -> dict:
+    """Tokens of frames ``first .. first + n_frames - 1`` in the verbose reference rendering."""
     unk = tokenizer.unk_token_id
-    compact_unk = enc.header_ids.count(unk) + sum(ids.count(unk) for ids in enc.frame_ids)
-
-    texts = [verbose_frame(scene, t) for t in range(n_frames)]
+    texts = [verbose_frame(scene, t) for t in range(first, first + n_frames)]
     backend = tokenizer.backend_tokenizer
     verbose = backend.encode_batch_fast(texts, add_special_tokens=False)  # ids only, no offsets: faster
     checked = {0, n_frames - 1}
     covered = all(covers_every_char(backend.encode(texts[t], add_special_tokens=False), texts[t]) for t in checked)
+    return {"verbose_tokens": sum(len(e.ids) for e in verbose), "verbose_unk": sum(e.ids.count(unk) for e in verbose),
+            "verbose_chars_checked": sum(len(texts[t]) for t in checked), "verbose_covered": covered}
+
+
+def measure_scene(tokenizer, scene: Scene, fmt, verbose: dict | None = None) -> dict:
+    """Token counts of one scene in ``fmt``, its windows at both lengths and its fit for the 10+1 frame
+    prompt; ``verbose``: :func:`measure_verbose` of the same frames (computed when None)."""
+    q = fmt.quantize(scene)
+    enc = encode_scene(tokenizer, q, fmt)  # segment by segment, as training does
+    frame_lens = np.array([len(ids) for ids in enc.frame_ids])
+    n_obj, n_frames = scene.num_objects, len(frame_lens)
+    unk = tokenizer.unk_token_id
+    compact_unk = enc.header_ids.count(unk) + sum(ids.count(unk) for ids in enc.frame_ids)
+    verbose = verbose if verbose is not None else measure_verbose(tokenizer, scene, enc.first_frame, n_frames)
 
     specials = 2  # bos + eos
     fixed = specials + len(enc.header_ids)
@@ -127,8 +140,7 @@ def measure_scene(tokenizer, scene: Scene) -> dict:
     return {
         "objects": n_obj, "object_frames": n_obj * n_frames,
         "compact_tokens": int(frame_lens.sum()), "compact_unk": compact_unk, "header_tokens": len(enc.header_ids),
-        "verbose_tokens": sum(len(e.ids) for e in verbose), "verbose_unk": sum(e.ids.count(unk) for e in verbose),
-        "verbose_chars_checked": sum(len(texts[t]) for t in checked), "verbose_covered": covered,
+        **verbose,
         "prompt_tokens": needed, "fits": needed <= MAX_LEN, "max_context_frames": max_context,
         "windows": cut_windows(enc, MAX_LEN, bos, eos), "short_windows": cut_windows(enc, SHORT_LEN, bos, eos),
     }
@@ -224,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=200, help="frames per scene (default: 200)")
     p.add_argument("--scenario-types", nargs="+", default=None, metavar="TYPE",
                    help="types to sample (default: all registered)")
+    p.add_argument("--text-formats", nargs="+", default=None, metavar="FORMAT",
+                   help="text formats to measure, e.g. velocity_change displacement:pos_scale=10 (default: every "
+                        "registered format with its default parameters)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -237,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         require(args.per_cell >= 1, f"--per-cell must be >= 1, got {args.per_cell}")
         require(args.frames >= need, f"--frames must be >= {need} (10 context + 1 predicted + its successor), "
                                      f"got {args.frames}")
+        formats = [check_format_flag(f, "--text-formats") for f in (args.text_formats or list_formats())]
     except ValueError as e:
         return usage_error(e)
 
@@ -244,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = build_physics_tokenizer()
     # index = (difficulty - 1) + 5 k: the indices the dataset generator gives these difficulties
     cells = [(name, d, (d - 1) + 5 * k) for name in types for d in DIFFICULTIES for k in range(args.per_cell)]
-    records, errors = [], []
+    records, errors = {str(f): [] for f in formats}, []
     for name, d, index in tqdm(cells, desc="scenes", unit="scene", disable=args.quiet):
         try:
             scene = simulate_scene(name, index, args.seed, d, args.frames)
@@ -252,16 +268,22 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("%s difficulty %d index %d: %s: %s", name, d, index, type(e).__name__, e)
             errors.append({"type": name, "difficulty": d, "index": index, "error": f"{type(e).__name__}: {e}"})
             continue
-        records.append({"type": name, "difficulty": d, **measure_scene(tokenizer, scene)})
-    if not records:
+        # the verbose rendering of frames 1 .. T-2 (the frames every format writes): one reference for all
+        verbose = measure_verbose(tokenizer, scene, 1, scene.num_frames - 2)
+        for fmt in formats:
+            enc_first = fmt.first_frame
+            v = verbose if enc_first == 1 else measure_verbose(tokenizer, scene, 0, scene.num_frames - 1)
+            records[str(fmt)].append({"type": name, "difficulty": d, **measure_scene(tokenizer, scene, fmt, v)})
+    if not any(records.values()):
         sys.stderr.write("error: no scene could be generated\n")
         return 1
     log.info("packing windows ...")
+    first = next(iter(records.values()))
     report = {"sample": {"scenario_types": len(types), "difficulties": list(DIFFICULTIES), "per_cell": args.per_cell,
-                         "seed": args.seed, "frames_per_scene": args.frames, "scenes": len(records),
-                         "object_frames": sum(r["object_frames"] for r in records), "generation_errors": errors},
+                         "seed": args.seed, "frames_per_scene": args.frames, "scenes": len(first),
+                         "object_frames": sum(r["object_frames"] for r in first), "generation_errors": errors},
               "tokenizer": {"name": "PhysicsTokenizer", "vocab_size": len(tokenizer)},
-              **summarize(records, tokenizer.pad_token_id)}
+              "formats": {name: summarize(recs, tokenizer.pad_token_id) for name, recs in records.items()}}
     report["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(report, indent=1))
     return 0

@@ -1,12 +1,12 @@
 """Honest rollout baselines: the yardsticks every model result is read against (DESIGN.md §6).
 
 Each baseline sees the ground-truth context frames ``0 .. K-1`` only, then rolls forward frame by
-frame through the same exact integer integrator the model's rollout uses (``codec.integrate``),
+frame with exact integer integration (``x_{t+1} = x_t + d_t``, as the rollout harness integrates),
 feeding its own predictions back. It never reads ground truth after the context: the rollout copies
 the context frames out of the scene before the first prediction.
 
-Indexing. ``d_t = x_{t+1} - x_t`` is the displacement from frame t to t + 1 (text units: 0.1 px,
-mrad, unwrapped). The context gives ``d_0 .. d_{K-2}``; a baseline predicts ``d_{K-1} .. d_{K+H-2}``
+Indexing. ``d_t = x_{t+1} - x_t`` is the displacement from frame t to t + 1 (text units of the scene's
+quantisation, ``q.pos_scale`` per px, the evaluated format's: 0.1 or 0.01 px; mrad, unwrapped). The context gives ``d_0 .. d_{K-2}``; a baseline predicts ``d_{K-1} .. d_{K+H-2}``
 and integrates them into frames ``K .. K+H-1``. Example, one coordinate, K = 3, H = 2::
 
     context x_0, x_1, x_2 = 0, 10, 30    ->  d_0 = 10, d_1 = 20
@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from physics_llm.tokenization.codec import QuantizedScene, integrate
+from physics_llm.tokenization.codec import QuantizedScene
 
 # A rule maps the displacement history so far, ``(dpos (t, N, 2), dangle (t, N))`` (context
 # displacements first, then the baseline's own), to the next displacement ``((N, 2), (N,))``.
@@ -46,7 +46,7 @@ def _roll(q: QuantizedScene, rule: Rule, context: int, horizon: int, min_context
     for _ in range(horizon):
         dp, da = rule(np.asarray(dpos).reshape(-1, *p.shape), np.asarray(dang).reshape(-1, *a.shape))
         dp, da = np.asarray(dp, dtype=np.int64), np.asarray(da, dtype=np.int64)
-        p, a = integrate(p, a, dp, da)
+        p, a = p + dp, a + da
         dpos.append(dp)
         dang.append(da)
         out_pos.append(p)

@@ -1,11 +1,12 @@
 """Grammar-constrained decoding of a predicted part, for any tokenizer (DESIGN.md section 5).
 
-A predicted part is what the model writes after an object's forced prefix (``"i x y angle|"``)::
+A predicted part is what the model writes after an object's forced part (``"i x y angle|"`` and the like; every
+text format of :mod:`physics_llm.tokenization.formats` predicts three integers)::
 
     part   := number " " number " " number "\\n"
     number := "0" | "-"? [1-9] [0-9]{0, MAX_DIGITS - 1}
 
-the canonical integers :func:`codec.predicted_part` writes: no leading zeros, no ``-0``, no ``+``, at most
+the canonical integers :meth:`TextFormat.predicted_text` writes: no leading zeros, no ``-0``, no ``+``, at most
 ``MAX_DIGITS`` digits. :class:`PartGrammar` is a small DFA over characters for it: states are
 (field 0..2) x (start, after minus, zero, k digits for k = 1..MAX_DIGITS), plus ``done``. A part is at most
 ``3 * (1 + MAX_DIGITS) + 3`` characters (18 for 4 digits).
@@ -37,12 +38,8 @@ import weakref
 import numpy as np
 import torch
 
-from physics_llm.tokenization.codec import FORCED_END, LINE_END
+from physics_llm.tokenization.codec import FORCED_END, LINE_END, MAX_DIGITS
 
-# At most 9999 units per frame: 1000 px (30x the validator's 2000 px/s speed limit at 60 fps) or 10 rad
-# (the largest angle step in a sample of 418 generated scenes was 1209 mrad). More digits only let an
-# untrained model write absurd numbers (a random LFM2 wrote 6-digit displacements: 50,000 px errors).
-MAX_DIGITS = 4
 _INF = 10 ** 4  # "cannot finish" in the distance tables (int32)
 
 

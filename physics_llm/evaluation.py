@@ -10,7 +10,8 @@ everything with :func:`physics_llm.metrics.score_rollout` and aggregates with
 the checkpoint's own ``training_types.json``). With ``checkpoint=None`` only the baselines are scored
 and the split falls back to ``HELD_OUT_TYPES``. Outputs in ``output_dir``:
 
-- ``metrics.json``: ``model_kind``, ``checkpoint``, ``val_dir``, ``settings``, ``split`` (trained
+- ``metrics.json``: ``model_kind``, ``checkpoint``, ``val_dir``, ``text_format`` (the checkpoint's record:
+  the units of every rollout and baseline), ``settings``, ``split`` (trained
   types and the label of every evaluated type), ``scenes`` (evaluated count and skipped files with
   reasons), ``decoding`` (format failures, generated tokens, window slides), ``model`` (null for
   baselines only) and ``baselines.<name>`` (each an :func:`~physics_llm.metrics.aggregate` result:
@@ -43,7 +44,8 @@ from physics_llm.metrics import aggregate, score_rollout
 from physics_llm.render import PALETTE, SceneRenderer, frame_step, plot_error_vs_horizon, save_gif, side_by_side
 from physics_llm.rollout import DECODE_MODES, rollout_many, scene_seed
 from physics_llm.scene_format import read_scene
-from physics_llm.tokenization.codec import ANGLE_SCALE, POS_SCALE, quantize
+from physics_llm.tokenization.codec import ANGLE_SCALE
+from physics_llm.tokenization.formats import TextFormat, resolve_format
 from physics_llm.validation import find_scene_files
 
 log = logging.getLogger(__name__)
@@ -108,8 +110,8 @@ def load_model_for_eval(checkpoint_dir: str | Path, device: str | torch.device |
     return model.eval(), tokenizer
 
 
-def _to_px(pos: np.ndarray) -> list:
-    return (np.asarray(pos, np.float64) / POS_SCALE).round(1).tolist()
+def _to_px(pos: np.ndarray, pos_scale: int) -> list:
+    return (np.asarray(pos, np.float64) / pos_scale).round(2).tolist()
 
 
 def _to_rad(angle: np.ndarray) -> list:
@@ -141,12 +143,13 @@ def prediction_stem(path: Path) -> str:
     return f"{path.parent.name}_{path.stem}"
 
 
-def _load_scenes(files: list[Path], context: int, horizon: int, skipped: list[dict]) -> list[tuple[Path, object]]:
+def _load_scenes(files: list[Path], fmt: TextFormat, context: int, horizon: int,
+                 skipped: list[dict]) -> list[tuple[Path, object]]:
     scenes = []
     for path in files:
         rel = f"{path.parent.name}/{path.name}"
         try:
-            q = quantize(read_scene(path))
+            q = fmt.quantize(read_scene(path))
         except (ValueError, KeyError, TypeError, OSError) as e:
             log.warning("skipping %s: unreadable scene file (%s)", rel, e)
             skipped.append({"scene": rel, "reason": f"unreadable: {e}"})
@@ -163,9 +166,11 @@ def evaluate(checkpoint_dir: str | Path | None, val_dir: str | Path, output_dir:
              horizon: int = 20, max_scenes_per_type: int | None = None, tolerance_px: float = 5.0, seed: int = 0,
              progress: bool = True, device: str | None = None, batch_size: int = 1, decode: str = "forced",
              constrained: bool = True, temperature: float = 0.0, top_p: float = 1.0,
-             scenario_types: list[str] | None = None) -> dict:
+             scenario_types: list[str] | None = None, text_format: str | TextFormat | None = None) -> dict:
     """Evaluate one checkpoint (``None``: the baselines only) on the scenes of ``val_dir`` and write the
-    outputs (module docstring). Returns the ``metrics.json`` content. Scenes shorter than ``context +
+    outputs (module docstring). Returns the ``metrics.json`` content. The text format (and so the units of the
+    rollout and of the baselines) is the checkpoint's record (``text_format.json``); ``text_format``, when
+    given, must agree with it (``ValueError`` otherwise); without a checkpoint it sets the baselines' units. Scenes shorter than ``context +
     horizon`` frames, unreadable scene files and scenes the model cannot fit are skipped with a warning
     and listed under ``scenes.skipped``. Raises ``FileNotFoundError`` for a missing checkpoint /
     training record and ``ValueError`` for bad settings or when no scene can be evaluated."""
@@ -184,7 +189,9 @@ def evaluate(checkpoint_dir: str | Path | None, val_dir: str | Path, output_dir:
     if checkpoint_dir is not None:
         ckpt = Path(checkpoint_dir)
         kind = checkpoint_kind(ckpt)
-        trained_types = load_training_types(ckpt)  # before the (slow) model load: fail early
+    fmt = resolve_format(text_format, ckpt)  # before the (slow) model load: fail early
+    if ckpt is not None:
+        trained_types = load_training_types(ckpt)
         model, tokenizer = load_model_for_eval(ckpt, device)
     torch.manual_seed(seed)
     files = select_scene_files(data, max_scenes_per_type, scenario_types)
@@ -198,7 +205,7 @@ def evaluate(checkpoint_dir: str | Path | None, val_dir: str | Path, output_dir:
     decoding = {"format_failures": 0, "object_frames": 0, "generated_tokens": 0, "window_slides": 0}
     pred_dir = out / PREDICTIONS_DIR
     pred_dir.mkdir(parents=True, exist_ok=True)
-    scenes = _load_scenes(files, context, horizon, skipped)
+    scenes = _load_scenes(files, fmt, context, horizon, skipped)
     chunk = batch_size if model is not None else len(scenes) or 1
     bar = tqdm(total=len(scenes), desc="evaluating scenes", unit="scene", disable=not progress)
     for lo in range(0, len(scenes), chunk):
@@ -207,7 +214,7 @@ def evaluate(checkpoint_dir: str | Path | None, val_dir: str | Path, output_dir:
         if model is not None:
             results = rollout_many(model, tokenizer, [q for _, q in part], context=context, horizon=horizon,
                                    batch_size=batch_size, decode=decode, constrained=constrained,
-                                   temperature=temperature, top_p=top_p,
+                                   temperature=temperature, top_p=top_p, text_format=fmt,
                                    seed=[scene_seed(seed, lo + j) for j in range(len(part))])
         for (path, q), res in zip(part, results):
             rel = f"{path.parent.name}/{path.name}"
@@ -235,6 +242,7 @@ def evaluate(checkpoint_dir: str | Path | None, val_dir: str | Path, output_dir:
         "model_kind": kind,
         "checkpoint": str(ckpt.resolve()) if ckpt is not None else None,
         "val_dir": str(data.resolve()),
+        "text_format": fmt.spec(),
         "settings": {"context_frames": context, "rollout_frames": horizon, "max_scenes_per_type": max_scenes_per_type,
                      "scenario_types": scenario_types, "tolerance_px": tolerance_px, "seed": seed,
                      "decode": decode if model is not None else None,
@@ -269,11 +277,11 @@ def _score_scene(path: Path, q, res, context: int, horizon: int, tolerance_px: f
     doc = {"scene_id": scene_id, "scenario_type": q.header["scenario_type"],
            "scene_file": f"{path.parent.name}/{path.name}", "context_frames": context, "horizon": horizon,
            "frames": list(range(context, context + horizon)), "units": {"pos": "px", "angle": "rad"},
-           "baselines": {name: {"pos": _to_px(p), "angle": _to_rad(a)}
+           "baselines": {name: {"pos": _to_px(p, q.pos_scale), "angle": _to_rad(a)}
                          for name, (p, a) in preds.items() if name != "model"}}
     stem = prediction_stem(path)
     if res is not None:
-        doc["model"] = {"pos": _to_px(res.pos), "angle": _to_rad(res.angle), "format_failures": res.format_failures,
+        doc["model"] = {"pos": _to_px(res.pos, q.pos_scale), "angle": _to_rad(res.angle), "format_failures": res.format_failures,
                         "generated_tokens": res.generated_tokens, "window_slides": res.window_slides}
         decoding["format_failures"] += res.format_failures
         decoding["object_frames"] += horizon * q.pos.shape[1]
@@ -344,8 +352,10 @@ def write_report(metrics: dict, path: str | Path) -> Path:
     """A short Markdown report generated from ``metrics.json`` values only."""
     st = metrics["settings"]
     tol = st["tolerance_px"]
-    what = (f"Checkpoint `{metrics['checkpoint']}` ({metrics['model_kind']}, {st['decode']} decoding"
-            + (", grammar-constrained" if st.get("constrained") else "") + ")"
+    tf = metrics.get("text_format") or {}
+    tf_text = tf.get("name", "?") + "".join(f" {k}={v}" for k, v in tf.get("params", {}).items())
+    what = (f"Checkpoint `{metrics['checkpoint']}` ({metrics['model_kind']}, text format {tf_text}, {st['decode']} "
+            "decoding" + (", grammar-constrained" if st.get("constrained") else "") + ")"
             if metrics.get("checkpoint") else "Baselines only (no checkpoint)")
     trained = metrics["split"]["trained_types"]
     lines = [

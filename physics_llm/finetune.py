@@ -164,16 +164,15 @@ def save_merged(checkpoint_dir: str | Path, output_dir: str | Path, base_model: 
 # --------------------------------------------------------------------------- a tiny LFM2 for tests
 
 
-def scene_texts(data_dir: str | Path, limit: int | None = None) -> list[str]:
-    """Whole-scene text (header + every frame) of the scenes under ``data_dir``, as the codec writes it."""
+def scene_texts(data_dir: str | Path, limit: int | None = None, text_format: str | None = None) -> list[str]:
+    """Whole-scene text (header + every frame) of the scenes under ``data_dir`` in ``text_format`` (None: the
+    default format)."""
     from physics_llm.scene_format import read_scene
-    from physics_llm.tokenization.codec import quantize, render_frames, render_header
+    from physics_llm.tokenization.formats import DEFAULT_FORMAT, parse_format
 
-    texts = []
-    for path in sorted(Path(data_dir).rglob("scene_*.jsonl"))[:limit]:
-        q = quantize(read_scene(path))
-        texts.append(render_header(q.header) + render_frames(q, 0, q.num_frames - 1))
-    return texts
+    fmt = parse_format(text_format or DEFAULT_FORMAT)
+    return [fmt.scene_text(fmt.quantize(read_scene(path)))
+            for path in sorted(Path(data_dir).rglob("scene_*.jsonl"))[:limit]]
 
 
 def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512, model_max_length: int = 8192):

@@ -1,7 +1,8 @@
 """Rollout metrics per scene and their aggregation over scenes (DESIGN.md §6). No plotting here.
 
-Conventions. Inputs are in text units (positions 0.1 px, angles mrad unwrapped, as the codec and the
-rollout produce them) and are converted here with ``POS_SCALE`` / ``ANGLE_SCALE``. Predicted and true
+Conventions. Inputs are in text units (positions ``1 / pos_scale`` px: the scene's quantisation, 0.1 or
+0.01 px; angles mrad unwrapped, as the text format and the rollout produce them) and are converted here
+with ``pos_scale`` / ``ANGLE_SCALE``. Predicted and true
 arrays cover the same frames ``K .. K+H-1``; "step h" (0-based) is frame ``K + h``. Per object the
 position error is the Euclidean distance ``e = |x_pred - x_true|`` (px).
 
@@ -15,7 +16,7 @@ Per step h:
   (translational only), masses from the header, ``v_h = (x_h - x_{h-1}) / dt`` a backward difference
   in px/s, where ``x_{-1}`` is the last context frame (ground truth, shared by both).
   ``E_ref = max(mean_h KE_true, 1/2 M (0.1 px / dt)^2)``: the true mean kinetic energy over the
-  horizon, floored at the energy of the total mass M moving one position quantum per frame, so a
+  horizon, floored at the energy of the total mass M moving 0.1 px per frame, so a
   resting scene does not divide by zero.
 - ``momentum_drift``: ``|P_pred - P_true| / P_ref`` with ``P = sum_i m_i v_i`` (a vector) and
   ``P_ref = max(mean_h sum_i m_i |v_i,true|, M (0.1 px / dt))`` (sum of magnitudes, so symmetric
@@ -36,6 +37,8 @@ import numpy as np
 
 from physics_llm.scenarios import HELD_OUT_TYPES, get_scenario
 from physics_llm.tokenization.codec import ANGLE_SCALE, POS_SCALE, QuantizedScene
+
+V_FLOOR_PX = 1.0 / POS_SCALE  # the energy / momentum floors' speed: 0.1 px per frame, whatever the units
 
 STEP_KEYS = ("mse", "rmse", "mean_error", "angle_error", "accuracy", "energy_drift", "momentum_drift")
 SCALAR_KEYS = ("mse", "rmse", "final_rmse", "mean_error", "angle_error", "accuracy", "energy_drift",
@@ -61,12 +64,13 @@ def _kinetic(prev_pos: np.ndarray, pos: np.ndarray, masses: np.ndarray, dt: floa
 
 
 def scene_metrics(true_pos, pred_pos, true_angle, pred_angle, *, last_context_pos, masses, dt: float,
-                  tolerance_px: float = 5.0, divergence_px: float = 50.0, format_failures: int = 0) -> dict:
-    """Metrics of one predicted rollout. ``true_pos`` / ``pred_pos``: (H, N, 2) in 0.1 px;
-    ``true_angle`` / ``pred_angle``: (H, N) in mrad; ``last_context_pos``: (N, 2) in 0.1 px (frame
+                  tolerance_px: float = 5.0, divergence_px: float = 50.0, format_failures: int = 0,
+                  pos_scale: int = POS_SCALE) -> dict:
+    """Metrics of one predicted rollout. ``true_pos`` / ``pred_pos``: (H, N, 2) in ``1 / pos_scale`` px;
+    ``true_angle`` / ``pred_angle``: (H, N) in mrad; ``last_context_pos``: (N, 2) in the same units (frame
     K-1); ``masses``: (N,); ``dt``: seconds between frames. Returns a JSON-ready dict (see module doc)."""
-    tp = np.asarray(true_pos, np.float64) / POS_SCALE
-    pp = np.asarray(pred_pos, np.float64) / POS_SCALE
+    tp = np.asarray(true_pos, np.float64) / pos_scale
+    pp = np.asarray(pred_pos, np.float64) / pos_scale
     if tp.shape != pp.shape or tp.ndim != 3 or tp.shape[-1] != 2:
         raise ValueError(f"positions must both be (H, N, 2); got {tp.shape} and {pp.shape}")
     horizon, n = tp.shape[:2]
@@ -78,10 +82,10 @@ def scene_metrics(true_pos, pred_pos, true_angle, pred_angle, *, last_context_po
     accuracy = (err <= tolerance_px).mean(1)
 
     masses = np.asarray(masses, np.float64)
-    prev = np.asarray(last_context_pos, np.float64) / POS_SCALE
+    prev = np.asarray(last_context_pos, np.float64) / pos_scale
     ke_t, mom_t, mv_t = _kinetic(prev, tp, masses, dt)
     ke_p, mom_p, _ = _kinetic(prev, pp, masses, dt)
-    v_quantum = (1.0 / POS_SCALE) / dt
+    v_quantum = V_FLOOR_PX / dt
     e_ref = max(ke_t.mean(), 0.5 * masses.sum() * v_quantum**2)
     p_ref = max(mv_t.mean(), masses.sum() * v_quantum)
     energy_drift = (ke_p - ke_t) / e_ref
@@ -113,7 +117,7 @@ def score_rollout(q: QuantizedScene, pred_pos, pred_angle, context: int, *, scen
     sl = slice(context, context + horizon)
     out = scene_metrics(q.pos[sl], pred_pos, q.angle[sl], pred_angle, last_context_pos=q.pos[context - 1],
                         masses=masses_from_header(q.header), dt=float(q.header["dt"]),
-                        format_failures=format_failures, **kw)
+                        format_failures=format_failures, pos_scale=q.pos_scale, **kw)
     return {"scene_id": scene_id, "scenario_type": q.header["scenario_type"], **out}
 
 

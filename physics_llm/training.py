@@ -23,6 +23,8 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from physics_llm.curriculum import (drop_held_out, record_training_types, scan_headers, select_stage,
                                     stage_max_difficulty)
+from physics_llm.tokenization.formats import (DEFAULT_FORMAT, FORMAT_FILE, TextFormat, check_format_flag,
+                                              load_format, save_format)
 from physics_llm.tokenization.windows import IGNORE_INDEX, build_windows_dataset, pack_windows
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ TRAIN_HELP = {
     "num_workers": "processes cutting windows (datasets.map num_proc)",
     "wandb_project": "log to this Weights & Biases project (offline fallback without key or network)",
     "resume": "continue an interrupted run in --output-dir",
+    "text_format": "text format (docs/text_format.md), e.g. velocity_change, velocity_change:pos_scale=10, "
+                   "displacement; recorded in every stage as text_format.json",
 }
 STAGE_DONE = "stage_complete.json"
 RESOLVED_CONFIG = "train_config.json"
@@ -75,10 +79,12 @@ class TrainConfig:
     save_steps: int = 100
     wandb_project: str | None = None
     resume: bool = False
+    text_format: str = DEFAULT_FORMAT
     seed: int = 0
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the offending flag."""
+        check_format_flag(self.text_format)
         if not Path(self.data_dir).is_dir():
             raise ValueError(f"--data-dir {self.data_dir} is not a directory")
         for flag, value in (("--batch-size", self.batch_size), ("--grad-accum", self.grad_accum),
@@ -173,11 +179,11 @@ class WindowCollator:
         return {k: torch.tensor(v, dtype=torch.long) for k, v in batch.items()}
 
 
-def stage_dataset(paths: list[str], tokenizer, cfg: TrainConfig, cache_dir: Path):
+def stage_dataset(paths: list[str], tokenizer, cfg: TrainConfig, cache_dir: Path, fmt: TextFormat):
     """Windows of the stage's scenes as a ``datasets.Dataset`` (packed rows when ``cfg.pack``)."""
     import datasets
 
-    ds = build_windows_dataset(paths, tokenizer, cfg.max_seq_length, cfg.num_workers, cache_dir)
+    ds = build_windows_dataset(paths, tokenizer, fmt, cfg.max_seq_length, cfg.num_workers, cache_dir)
     if ds.num_rows == 0:
         return ds
     if not cfg.pack:
@@ -274,7 +280,7 @@ def save_resolved_config(cfg, path: Path, **extra) -> None:
 def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = None) -> list[dict]:
     """Train ``model`` stage by stage. Stage ``k`` writes ``<output_dir>/stage<k>/`` with Trainer
     checkpoints (``checkpoint-N/``), the final weights, the tokenizer, ``train_config.json``,
-    ``training_types.json`` and ``stage_complete.json``. With ``cfg.resume`` finished stages are
+    ``training_types.json``, ``text_format.json`` and ``stage_complete.json``. With ``cfg.resume`` finished stages are
     skipped (their weights are loaded by the caller through ``stage_complete.json``) and the current
     stage continues from its last checkpoint. Returns one summary dict per stage."""
     cfg.check()
@@ -284,6 +290,12 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
         raise ValueError(f"--data-dir {cfg.data_dir}: no training scenes (expected <type>/scene_*.jsonl or "
                          "Parquet shards; "
                          "held-out types are skipped unless --include-held-out)")
+    fmt = check_format_flag(cfg.text_format)
+    if (out / FORMAT_FILE).exists() and load_format(out) != fmt:
+        raise ValueError(f"--text-format {fmt}: {out} holds a run in the {load_format(out)} format; use another "
+                         "--output-dir (or the same format to resume)")
+    save_format(out, fmt)
+    log.info("text format: %s", fmt)
     report_to = wandb_report_to(cfg.wandb_project)
     summaries = []
     for stage in range(cfg.curriculum_stages):
@@ -297,7 +309,7 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
         ceiling = stage_max_difficulty(stage, cfg.curriculum_stages)
         if not chosen:
             raise ValueError(f"stage {stage}: no scenes of difficulty <= {ceiling} in --data-dir {cfg.data_dir}")
-        dataset = stage_dataset([r.path for r in chosen], tokenizer, cfg, out / "cache")
+        dataset = stage_dataset([r.path for r in chosen], tokenizer, cfg, out / "cache", fmt)
         if dataset.num_rows == 0:
             raise ValueError(f"stage {stage}: no scene fits --max-seq-length {cfg.max_seq_length} with one frame")
         log.info("stage %d/%d: difficulty <= %d, %d scenes of %d types, %d training rows", stage + 1,
@@ -306,6 +318,7 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
         save_resolved_config(cfg, stage_dir / RESOLVED_CONFIG, stage=stage, max_difficulty=ceiling,
                              scenes=len(chosen), rows=dataset.num_rows, stage_max_steps=steps)
         record_training_types(stage_dir, chosen)
+        save_format(stage_dir, fmt)
         trainer = PhysicsTrainer(model=model, args=training_arguments(cfg, stage_dir, steps, report_to),
                                  train_dataset=dataset, data_collator=WindowCollator(tokenizer.pad_token_id),
                                  processing_class=tokenizer, train_config=cfg,

@@ -6,9 +6,9 @@ Example:
 For each example (cycling over --scenario-types, default the held-out types): a banner line, the
 header text, the --context-frames ground-truth frames as in training (whole lines), then a separator
 and the next --predict-frames frames. In those, the part of each object line up to and including
-``|`` is forced (the rollout harness writes the id and the integrated position/angle; here they
-come from ground truth), the part after ``|`` (displacement to the next frame) is what the model
-must produce. The bos/eos special tokens are not written. Scenes are generated on the fly from
+``|`` is forced (the rollout harness writes the id and the integrated state; here it comes from
+ground truth), the part after ``|`` is what the model must produce (``--text-format``, see
+docs/text_format.md: in the default format the change of the object's velocity). The bos/eos special tokens are not written. Scenes are generated on the fly from
 (--seed, type, index), as the dataset generator would, with context + predict + 1 frames; the log
 gives each example's PhysicsTokenizer token counts.
 """
@@ -25,14 +25,8 @@ from physics_llm.generation import make_header, render_scene
 from physics_llm.config import add_config_flag, parse_args_with_config, require, usage_error
 from physics_llm.scenarios import HELD_OUT_TYPES, is_held_out, resolve_scenario_types
 from physics_llm.scene_format import parse_frames, write_text_atomic
-from physics_llm.tokenization import (
-    IGNORE_INDEX,
-    build_physics_tokenizer,
-    encode_scene,
-    quantize,
-    render_frames,
-    render_header,
-)
+from physics_llm.tokenization import IGNORE_INDEX, build_physics_tokenizer, encode_scene, resolve_format
+from physics_llm.tokenization.formats import check_format_flag
 
 log = logging.getLogger("generate_heldout_examples")
 
@@ -51,14 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--difficulty", type=int, default=None, help="difficulty 1..5 (default: cycle 1..5 over examples)")
     p.add_argument("--context-frames", type=int, default=10, help="ground-truth context frames (default: 10)")
     p.add_argument("--predict-frames", type=int, default=20, help="frames the model must predict (default: 20)")
+    p.add_argument("--text-format", default=None,
+                   help="text format, e.g. velocity_change or displacement (default: --checkpoint's, else the "
+                        "default format)")
+    p.add_argument("--checkpoint", default=None, help="write the examples in this checkpoint's text format")
     return p
 
 
-def example_text(number: int, header: dict, q, context: int, predict: int, seed: int) -> str:
+def example_text(number: int, header: dict, q, fmt, context: int, predict: int, seed: int) -> str:
+    """Frames ``first_frame .. context - 1`` whole (the context), then ``context .. context + predict - 1``."""
     banner = (f"===== example {number}: {header['scenario_type']} difficulty {header['difficulty']} seed {seed} "
-              f"index {header['index']} (context {context} frames, predict {predict}) =====\n")
-    return (banner + render_header(header) + render_frames(q, 0, context) + PREDICT_SEPARATOR
-            + render_frames(q, context, predict) + "\n")
+              f"index {header['index']} (text format {fmt}, context {context} frames, predict {predict}) =====\n")
+    first = fmt.first_frame
+    return (banner + fmt.header_text(header) + fmt.render_frames(q, first, context - first) + PREDICT_SEPARATOR
+            + fmt.render_frames(q, context, predict) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         require(args.difficulty in (None, 1, 2, 3, 4, 5), f"--difficulty must be 1..5, got {args.difficulty}")
         require(args.context_frames >= 1, f"--context-frames must be >= 1, got {args.context_frames}")
         require(args.predict_frames >= 1, f"--predict-frames must be >= 1, got {args.predict_frames}")
+        check_format_flag(args.text_format)
+        require(args.checkpoint is None or Path(args.checkpoint).is_dir(),
+                f"--checkpoint: directory {args.checkpoint} not found")
+        fmt = resolve_format(args.text_format, args.checkpoint)
+        require(args.context_frames > fmt.first_frame,
+                f"--context-frames must be > {fmt.first_frame} with the {fmt} format, got {args.context_frames}")
     except ValueError as e:
         return usage_error(e)
     seen = [t for t in dict.fromkeys(args.scenario_types) if not is_held_out(t)]
@@ -84,12 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         name, index = types[k % len(types)], k // len(types)
         difficulty = args.difficulty if args.difficulty is not None else 1 + k % 5
         lines = render_scene(make_header(name, index, args.seed, difficulty, ctx + pred + 1)).splitlines()
-        q = quantize(parse_frames(json.loads(lines[0]), [json.loads(line) for line in lines[1:]]))
-        parts.append(example_text(k + 1, q.header, q, ctx, pred, args.seed))
-        enc = encode_scene(tokenizer, q)  # the ids training would see for these frames
-        n_ctx = sum(map(len, enc.frame_ids[:ctx]))
-        n_pred = sum(map(len, enc.frame_ids[ctx:]))
-        n_gen = sum(lab != IGNORE_INDEX for labels in enc.frame_labels[ctx:] for lab in labels)
+        q = fmt.quantize(parse_frames(json.loads(lines[0]), [json.loads(line) for line in lines[1:]]))
+        parts.append(example_text(k + 1, q.header, q, fmt, ctx, pred, args.seed))
+        enc = encode_scene(tokenizer, q, fmt)  # the ids training would see for these frames
+        n = ctx - fmt.first_frame  # context frames in enc (it starts at fmt.first_frame)
+        n_ctx = sum(map(len, enc.frame_ids[:n]))
+        n_pred = sum(map(len, enc.frame_ids[n:]))
+        n_gen = sum(lab != IGNORE_INDEX for labels in enc.frame_labels[n:] for lab in labels)
         log.info("example %d: %s d%d, %d objects: %d tokens = 2 bos/eos + header %d + context %d + predict %d "
                  "(%d of them predicted by the model)", k + 1, name, difficulty, len(q.header["objects"]),
                  2 + len(enc.header_ids) + n_ctx + n_pred, len(enc.header_ids), n_ctx, n_pred, n_gen)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from physics_llm.config import ConfigError, config_parser, require, resolve_config, usage_error
 from physics_llm.finetune import build_tiny_lfm2, scene_texts
 from physics_llm.generation import GenerationConfig, run_generation
+from physics_llm.tokenization.formats import DEFAULT_FORMAT, check_format_flag
 
 log = logging.getLogger("make_tiny_lfm2")
 
@@ -29,6 +30,7 @@ HELP = {
     "vocab_size": "BPE vocabulary size, special tokens included",
     "hidden_size": "model width",
     "num_layers": "layers, alternating conv and full attention",
+    "text_format": "text format of the scene text the tokenizer learns (train with the same one)",
 }
 
 
@@ -40,6 +42,7 @@ class TinyLfm2Config:
     vocab_size: int = 512
     hidden_size: int = 64
     num_layers: int = 4
+    text_format: str = DEFAULT_FORMAT
     seed: int = 0
 
 
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         require(cfg.num_layers >= 1, f"--num-layers must be >= 1, got {cfg.num_layers}")
         require(cfg.hidden_size >= 8 and cfg.hidden_size % 4 == 0,
                 f"--hidden-size must be a multiple of 4 (4 heads), got {cfg.hidden_size}")
+        check_format_flag(cfg.text_format)
     except (ConfigError, ValueError, TypeError) as e:
         return usage_error(e)
     layer_types = tuple("conv" if i % 2 == 0 else "full_attention" for i in range(cfg.num_layers))
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                                             scenario_types=["billiards", "pendulum", "tower"], seed=cfg.seed),
                            progress=False)
             data_dir = tmp
-        texts = scene_texts(data_dir, cfg.max_scenes)
+        texts = scene_texts(data_dir, cfg.max_scenes, cfg.text_format)
         if not texts:
             return usage_error(f"--data-dir {data_dir}: no scenes (expected <type>/scene_*.jsonl)")
         build_tiny_lfm2(cfg.output_dir, texts, vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size,

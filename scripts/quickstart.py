@@ -32,6 +32,7 @@ from pathlib import Path
 from physics_llm.config import ConfigError, config_parser, require, resolve_config, usage_error
 from physics_llm.evaluation import METRICS_FILE, REPORT_FILE, results_table
 from physics_llm.scenarios import list_scenarios, seen_types
+from physics_llm.tokenization.formats import DEFAULT_FORMAT, check_format_flag
 
 log = logging.getLogger("quickstart")
 MODELS = ("scratch", "finetune")
@@ -57,8 +58,10 @@ class QuickstartConfig:
     context_frames: int = 10
     rollout_frames: int = 20
     eval_batch_size: int = 1
+    text_format: str = DEFAULT_FORMAT
 
     def check(self) -> None:
+        check_format_flag(self.text_format)
         require(self.model in MODELS, f"--model must be one of {', '.join(MODELS)}, got {self.model!r}")
         for flag, value in (("--train-scenes-per-type", self.train_scenes_per_type),
                             ("--val-scenes-per-type", self.val_scenes_per_type), ("--max-steps", self.max_steps),
@@ -86,6 +89,7 @@ HELP = {
     "context_frames": "ground-truth context frames in the evaluation",
     "rollout_frames": "predicted frames in the evaluation",
     "eval_batch_size": "scenes rolled out together",
+    "text_format": "text format the model trains on and is evaluated in (docs/text_format.md)",
 }
 
 
@@ -132,12 +136,14 @@ def steps(cfg: QuickstartConfig) -> list[tuple[str, list[str]]]:
     train_common = ["--data-dir", str(train), "--output-dir", str(ckpt), "--max-steps", str(cfg.max_steps),
                     "--batch-size", str(cfg.batch_size), "--grad-accum", "1", "--lr", str(cfg.lr),
                     "--max-seq-length", str(cfg.max_seq_length), "--curriculum-stages", str(cfg.curriculum_stages),
-                    "--logging-steps", "25", "--save-steps", "100", "--seed", str(cfg.seed), "--resume"]
+                    "--logging-steps", "25", "--save-steps", "100", "--seed", str(cfg.seed), "--resume",
+                    "--text-format", cfg.text_format]
     if cfg.model == "scratch":
         out.append(("train_scratch", [*train_common, "--model-size", cfg.model_size, "--warmup-steps", "20"]))
     else:
         base = root / "tiny-lfm2"
-        out.append(("make_tiny_lfm2", ["--output-dir", str(base), "--data-dir", str(train)]))
+        out.append(("make_tiny_lfm2", ["--output-dir", str(base), "--data-dir", str(train),
+                                        "--text-format", cfg.text_format]))
         out.append(("train_finetune", [*train_common, "--base-model", str(base)]))
     out.append(("run_evaluation", ["--model", cfg.model, "--checkpoint", str(ckpt), "--val-dir", str(val),
                                    "--output-dir", str(evaluation), "--context-frames", str(cfg.context_frames),
@@ -195,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     print(results_table(metrics))
     print(f"\nartifacts in {root}/:\n"
           f"  data/train, data/val             scenes (JSONL), validated with --check-physics\n"
-          f"  checkpoint/stage*/              weights (safetensors), tokenizer, train_config.json, training_types.json\n"
+          f"  checkpoint/stage*/              weights (safetensors), tokenizer, train_config.json, training_types.json,\n"
+          f"                                  text_format.json\n"
           f"  checkpoint/train_log.jsonl      loss curve\n"
           f"  evaluation/{METRICS_FILE}        every number above, per type / category / horizon step\n"
           f"  evaluation/{REPORT_FILE}           tables: model vs baselines, seen vs held-out, per type\n"

@@ -33,6 +33,7 @@ from physics_llm.config import ConfigError, config_parser, require, resolve_conf
 from physics_llm.curriculum import TRAINING_TYPES_FILE
 from physics_llm.evaluation import (DECODE_MODES, GIFS_DIR, MODEL_KINDS, PREDICTIONS_DIR, checkpoint_kind, evaluate,
                                     render_comparison_gifs, resolve_checkpoint, results_table)
+from physics_llm.tokenization.formats import check_format_flag, resolve_format
 
 log = logging.getLogger("run_evaluation")
 RESOLVED_CONFIG = "eval_config.json"
@@ -52,6 +53,7 @@ class EvalConfig:
     batch_size: int = 1
     decode: str = "forced"
     constrained: bool = True
+    text_format: str | None = None
     temperature: float = 0.0
     top_p: float = 1.0
     tolerance_px: float = 5.0
@@ -113,6 +115,9 @@ HELP = {
     "batch_size": "scenes rolled out together (1: chunked single-scene engine, fastest on CPU)",
     "decode": "forced (the harness writes ids and positions) or free (the model writes whole frames)",
     "constrained": "forced mode: grammar-constrained predicted parts (--no-constrained: raw model output)",
+    "text_format": "text format, e.g. velocity_change or displacement:pos_scale=10; with --checkpoint it must match "
+                   "the checkpoint's text_format.json (default: that record; --model baseline: the default "
+                   "format's units)",
     "temperature": "0: greedy; > 0: sampling (seeded)",
     "top_p": "nucleus sampling threshold",
     "tolerance_px": "accuracy tolerance in px",
@@ -133,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = resolve_config(EvalConfig, args)
         cfg.check()
         ckpt = cfg.resolve_checkpoint()
+        check_format_flag(cfg.text_format)
+        if ckpt is not None:
+            resolve_format(cfg.text_format, ckpt)  # a mismatch is one line and exit 2, before any output
     except (ConfigError, ValueError, TypeError) as e:
         return usage_error(e)
     out = Path(cfg.output_dir)
@@ -143,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         metrics = evaluate(ckpt, cfg.val_dir, out, context=cfg.context_frames, horizon=cfg.rollout_frames,
                            max_scenes_per_type=cfg.max_scenes_per_type, tolerance_px=cfg.tolerance_px, seed=cfg.seed,
                            progress=cfg.progress, device=cfg.device, batch_size=cfg.batch_size, decode=cfg.decode,
-                           constrained=cfg.constrained, temperature=cfg.temperature, top_p=cfg.top_p)
+                           constrained=cfg.constrained, temperature=cfg.temperature, top_p=cfg.top_p,
+                           text_format=cfg.text_format)
     except FileNotFoundError as e:
         return usage_error(f"--checkpoint: {e}")
     except (OSError, ValueError) as e:

@@ -1,6 +1,7 @@
 """Small scenes and untrained models shared by the rollout tests (a plain module; fixtures stay per file)."""
 
 import json
+from functools import lru_cache
 
 import torch
 
@@ -8,13 +9,19 @@ from physics_llm.finetune import build_tiny_lfm2
 from physics_llm.generation import make_header, render_scene
 from physics_llm.models import GPTForCausalLM, gpt_config_for_size
 from physics_llm.scene_format import parse_frames
-from physics_llm.tokenization.codec import quantize, render_frames, render_header
+from physics_llm.tokenization.formats import DEFAULT_FORMAT, get_format
 
 
-def make_scene(kind: str, index: int, frames: int = 12):
-    text = render_scene(make_header(kind, index, 5, 1, frames))
-    lines = text.splitlines()
-    return quantize(parse_frames(json.loads(lines[0]), [json.loads(x) for x in lines[1:]]))
+@lru_cache(maxsize=None)
+def _simulated(kind: str, index: int, frames: int):
+    """The simulated scene (once per kind, index and length: every format quantises the same one)."""
+    lines = render_scene(make_header(kind, index, 5, 1, frames)).splitlines()
+    return parse_frames(json.loads(lines[0]), [json.loads(x) for x in lines[1:]])
+
+
+def make_scene(kind: str, index: int, frames: int = 12, fmt=None):
+    """A generated scene quantised by ``fmt`` (None: the default format), as a rollout with that format needs."""
+    return (fmt or get_format(DEFAULT_FORMAT)).quantize(_simulated(kind, index, frames))
 
 
 def noisy(model, seed=0, std=0.2):
@@ -31,10 +38,11 @@ def gpt(tok, block_size=4096, seed=0):
     return noisy(GPTForCausalLM(gpt_config_for_size("tiny", vocab_size=len(tok), block_size=block_size)), seed)
 
 
-def tiny_lfm2(directory, scenes):
-    """(noisy tiny LFM2, its BPE tokenizer trained on the scenes' text)."""
+def tiny_lfm2(directory, scenes, fmt=None):
+    """(noisy tiny LFM2, its BPE tokenizer trained on the scenes' text in ``fmt``, None: the default format;
+    byte-level, so it also encodes any other format's text)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    texts = [render_header(q.header) + render_frames(q, 0, q.num_frames - 1) for q in scenes]
-    path = build_tiny_lfm2(directory, texts, vocab_size=300)
+    fmt = fmt or get_format(DEFAULT_FORMAT)
+    path = build_tiny_lfm2(directory, [fmt.scene_text(q) for q in scenes], vocab_size=300)
     return noisy(AutoModelForCausalLM.from_pretrained(path)), AutoTokenizer.from_pretrained(path)

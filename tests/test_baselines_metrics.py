@@ -160,3 +160,21 @@ def test_real_projectile_scene():
     rmse = {name: score_rollout(q, p, a, K, scene_id="p0")["rmse"] for name, (p, a) in run_baselines(q, K, H).items()}
     print("projectile RMSE (px) over 20 frames:", rmse)
     assert rmse["constant_acceleration"] < rmse["copy_last"]
+
+
+def test_baselines_in_the_units_of_the_format():
+    """The same ground truth quantised at 0.1 px and 0.01 px: copy-last is the same rollout (errors agree to
+    the rounding), and constant acceleration gets exact at 0.01 px, where free-fall is an integer parabola."""
+    from physics_llm.tokenization import get_format
+
+    text = render_scene(make_header("projectile", 0, 7, 2, K + H))
+    lines = text.splitlines()
+    scene = parse_frames(json.loads(lines[0]), [json.loads(x) for x in lines[1:]])
+    rmse = {}
+    for fmt in (get_format("displacement"), get_format("velocity_change")):
+        q = fmt.quantize(scene)
+        assert q.pos_scale == fmt.pos_scale
+        rmse[fmt.pos_scale] = {name: score_rollout(q, p, a, K, scene_id="p0")["rmse"]
+                               for name, (p, a) in run_baselines(q, K, H).items()}
+    assert abs(rmse[10]["copy_last"] - rmse[100]["copy_last"]) < 0.1
+    assert rmse[100]["constant_acceleration"] < rmse[10]["constant_acceleration"]

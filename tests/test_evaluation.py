@@ -10,6 +10,7 @@ from PIL import Image
 from conftest import generate
 from physics_llm.evaluation import expected_gif_frames, load_model_for_eval, write_report
 from physics_llm.scene_format import read_scene
+from physics_llm.tokenization import DEFAULT_FORMAT, LEGACY_FORMAT, get_format, load_format
 from render_comparison_gifs import main as gifs_main
 from run_evaluation import main as eval_main
 from train_scratch import main as train_main
@@ -162,6 +163,7 @@ def test_bad_arguments_exit_2(setup, tmp_path, capsys):
         (val, "--checkpoint is required"),
         ([*ck, *val, "--decode", "sideways"], "--decode"),
         ([*ck, *val, "--batch-size", "0"], "--batch-size"),
+        ([*ck, *val, "--text-format", "nope"], "--text-format: unknown text format 'nope'"),
     ]
     for argv, flag in cases:
         assert eval_main(argv + base) == 2, argv
@@ -198,6 +200,22 @@ def test_mismatched_tokenizer_is_refused(setup, tmp_path, capsys):
     assert eval_main(["--checkpoint", str(ckpt), "--val-dir", str(setup["val"]), "--output-dir",
                       str(tmp_path / "o"), "--no-progress"]) == 2
     assert "tokenizer" in capsys.readouterr().err
+
+
+def test_format_record_and_mismatch(setup, evaluated, tmp_path, capsys):
+    """metrics.json names the checkpoint's format; asking for another is one line and exit 2, before any output;
+    a checkpoint without a record is read as the legacy displacement format, with a warning."""
+    m = json.loads((evaluated / "metrics.json").read_text())
+    assert m["text_format"] == get_format(DEFAULT_FORMAT).spec()
+    out = tmp_path / "o"
+    assert eval_main(["--checkpoint", str(setup["ckpt"]), "--val-dir", str(setup["val"]), "--output-dir", str(out),
+                      "--text-format", "displacement", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--text-format displacement:pos_scale=10 does not match the checkpoint's" in err[0]
+    assert not out.exists()
+    legacy = tmp_path / "legacy"
+    shutil.copytree(setup["ckpt"], legacy, ignore=shutil.ignore_patterns("checkpoint-*", "text_format.json"))
+    assert load_format(legacy) == get_format(LEGACY_FORMAT)
 
 
 def test_baseline_only_evaluation(setup, tmp_path):

@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from conftest import generate
 from physics_llm.finetune import build_tiny_lfm2, load_finetuned, scene_texts
 from physics_llm.scene_format import read_scene
-from physics_llm.tokenization import PromptBuilder, frame_segments, quantize, scene_windows
+from physics_llm.tokenization import DEFAULT_FORMAT, PromptBuilder, get_format, scene_windows
 from train_finetune import main as finetune_main
 
 ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
@@ -78,7 +78,7 @@ def test_masked_loss_on_training_windows_falls(run_dir, data_dir, tiny_lfm2):
     tuned, tok = load_finetuned(run_dir / "stage1")
     drops = []
     for path in sorted([*data_dir.glob("billiards/scene_*.jsonl"), *data_dir.glob("pendulum/scene_*.jsonl")]):
-        w = scene_windows(path, tok, 1024)[0]
+        w = scene_windows(path, tok, 1024, get_format(DEFAULT_FORMAT))[0]
         ids, labels = torch.tensor([w["input_ids"]]), torch.tensor([w["labels"]])
         with torch.no_grad():
             drops.append(base(ids, labels=labels).loss.item() - tuned(ids, labels=labels).loss.item())
@@ -90,7 +90,7 @@ def test_resume_of_finished_run_merges(run_dir, data_dir, tiny_lfm2):
                           "--resume", "--merge"]) == 0
     merged = AutoModelForCausalLM.from_pretrained(run_dir / "merged")
     tuned, tok = load_finetuned(run_dir / "stage1")
-    ids = torch.tensor([tok("t 3\n1 200 300 5|", add_special_tokens=False)["input_ids"]])
+    ids = torch.tensor([tok("t 3\n1 200 300 5 12 -7 0|", add_special_tokens=False)["input_ids"]])
     with torch.no_grad():
         assert torch.allclose(merged(ids).logits, tuned(ids).logits, atol=1e-4)
 
@@ -116,12 +116,13 @@ def test_bad_arguments_fail_with_clear_messages(data_dir, tiny_lfm2, tmp_path, c
 
 def test_training_ids_equal_rollout_ids_for_the_bpe_tokenizer(data_dir, tiny_lfm2):
     tok = AutoTokenizer.from_pretrained(tiny_lfm2)
+    fmt = get_format(DEFAULT_FORMAT)
     for path in sorted(data_dir.rglob("scene_*.jsonl"))[::3]:
-        q = quantize(read_scene(path))
-        window = scene_windows(path, tok, 1024)[0]
-        builder = PromptBuilder(tok, q.header)
-        for t in range(window["num_frames"]):
-            for forced, predicted in frame_segments(q, t):
+        q = fmt.quantize(read_scene(path))
+        window = scene_windows(path, tok, 1024, fmt)[0]
+        builder = PromptBuilder(tok, q.header, fmt)
+        for t in range(fmt.first_frame, fmt.first_frame + window["num_frames"]):
+            for forced, predicted in fmt.frame_segments(q, t):
                 builder.add_forced(forced)
                 if predicted:
                     builder.add_generated(tok(predicted, add_special_tokens=False)["input_ids"])

@@ -10,7 +10,8 @@ from transformers import AutoModelForCausalLM
 from conftest import generate
 from physics_llm.models import MODEL_SIZES, GPTConfig, GPTForCausalLM, gpt_config_for_size, mup_param_groups
 from physics_llm.models.sizes import parameter_counts
-from physics_llm.tokenization import IGNORE_INDEX, build_physics_tokenizer, pack_windows, scene_windows
+from physics_llm.tokenization import (DEFAULT_FORMAT, IGNORE_INDEX, build_physics_tokenizer, get_format, pack_windows,
+                                      scene_windows)
 
 V = 90
 
@@ -214,7 +215,7 @@ def test_param_groups():
 def test_tiny_model_overfits_one_window(tmp_path):
     generate(tmp_path, types=["pendulum"], n=1, frames=6)
     tok = build_physics_tokenizer()
-    window = scene_windows(next(tmp_path.rglob("scene_*.jsonl")), tok, max_len=1024)[0]
+    window = scene_windows(next(tmp_path.rglob("scene_*.jsonl")), tok, 1024, get_format(DEFAULT_FORMAT))[0]
     x, y = torch.tensor([window["input_ids"]]), torch.tensor([window["labels"]])
     torch.manual_seed(0)
     model = GPTForCausalLM(gpt_config_for_size("tiny", len(tok), pad_token_id=tok.pad_token_id,

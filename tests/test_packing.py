@@ -11,6 +11,7 @@ from physics_llm.curriculum import scan_headers
 from physics_llm.packing import find_shards, pack_directory, read_scene_ref, unpack_parquet
 from physics_llm.scene_format import read_scene
 from physics_llm.tokenization.tokenizer import build_physics_tokenizer
+from physics_llm.tokenization.formats import DEFAULT_FORMAT, get_format
 from physics_llm.tokenization.windows import build_windows_dataset
 
 
@@ -117,8 +118,9 @@ def test_training_reads_packed_parquet_like_jsonl(small_dataset, packed, tmp_pat
     scene = read_scene_ref(parquet[5].path)
     assert (scene.pos == read_scene(jsonl[5].path).pos).all()
     tok = build_physics_tokenizer()
-    a = build_windows_dataset([r.path for r in jsonl], tok, max_len=1024)
-    b = build_windows_dataset([r.path for r in parquet], tok, max_len=1024, cache_dir=tmp_path)  # stats the shard
+    fmt = get_format(DEFAULT_FORMAT)
+    a = build_windows_dataset([r.path for r in jsonl], tok, fmt, max_len=1024)
+    b = build_windows_dataset([r.path for r in parquet], tok, fmt, max_len=1024, cache_dir=tmp_path)  # stats the shard
     assert a.num_rows == b.num_rows > 9
     assert a["input_ids"] == b["input_ids"] and a["labels"] == b["labels"]
 

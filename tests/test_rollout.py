@@ -1,6 +1,7 @@
 """Rollout engine, one scene: KV-cache decoding equals full recompute (scratch GPT and LFM2), a perfect oracle
 reproduces ground truth, garbage is counted not fatal, prompt ids equal training ids, sliding window, seeded
-sampling; the predicted-part grammar and constrained decoding; free decoding. Batches: test_rollout_batch.py."""
+sampling; the predicted-part grammar and constrained decoding; free decoding. The main cases run in both the
+legacy ``displacement`` and the default ``velocity_change`` text format. Batches: test_rollout_batch.py."""
 
 
 import numpy as np
@@ -8,20 +9,30 @@ import pytest
 import torch
 from types import SimpleNamespace
 
+from physics_llm.tokenization import PromptBuilder, State, build_physics_tokenizer
 from physics_llm.decoding import MAX_DIGITS, GrammarTable, PartGrammar, grammar_table
 from physics_llm.rollout import rollout
-from physics_llm.tokenization import PromptBuilder, build_physics_tokenizer
-from physics_llm.tokenization.codec import (ANGLE_PERIOD, LINE_END, QuantizedScene, forced_prefix, frame_marker,
-                                            integrate, parse_predicted, wrap_angle)
+from physics_llm.tokenization.codec import ANGLE_PERIOD, LINE_END, QuantizedScene
+from physics_llm.tokenization.formats import DEFAULT_FORMAT, get_format
 from physics_llm.tokenization.windows import encode_scene
 from rollout_models import gpt, make_scene, tiny_lfm2
 
 K, H = 4, 2
+FORMATS = {name: get_format(name) for name in ("displacement", "velocity_change")}
+both_formats = pytest.mark.parametrize("fmt", list(FORMATS.values()), ids=list(FORMATS))
 
 
 @pytest.fixture(scope="module")
-def scenes():
-    return [make_scene("pendulum", 0), make_scene("billiards", 1)]
+def scene_sets():
+    """The test scenes quantised by each format (keyed by format name)."""
+    return {name: [make_scene("pendulum", 0, fmt=f), make_scene("billiards", 1, fmt=f)]
+            for name, f in FORMATS.items()}
+
+
+@pytest.fixture(scope="module")
+def scenes(scene_sets):
+    """The test scenes in the default format."""
+    return scene_sets[DEFAULT_FORMAT]
 
 
 @pytest.fixture(scope="module")
@@ -34,47 +45,62 @@ def lfm2(tmp_path_factory, scenes):
     return tiny_lfm2(tmp_path_factory.mktemp("lfm2"), scenes)
 
 
-def slow_rollout(model, tok, q, context, horizon, max_new=16, constrained=False):
-    """Reference: greedy, re-encodes the whole sequence for every generated token, no cache; with
-    ``constrained``, only the tokens the grammar table allows."""
-    table = grammar_table(tok) if constrained else None
-    b = PromptBuilder(tok, q.header)
-    for t in range(context - 1):
+def context_prompt(tok, q, fmt, context=K):
+    """[bos] header + the context frames shown whole (``fmt.first_frame .. context - 2``), as training writes them."""
+    b = PromptBuilder(tok, q.header, fmt)
+    for t in range(fmt.first_frame, context - 1):
         b.add_context_frame(q, t)
-    pos, ang = q.pos[context - 1].copy(), q.angle[context - 1].copy()
-    n = pos.shape[0]
+    return b
+
+
+def training_ids(tok, q, fmt):
+    """[bos] header + every frame the format writes: the ids a training window of the whole scene holds."""
+    enc = encode_scene(tok, q, fmt)
+    return [tok.bos_token_id] + enc.header_ids + [i for f in enc.frame_ids for i in f]
+
+
+def slow_rollout(model, tok, q, fmt, context, horizon, max_new=16, constrained=False):
+    """Reference: greedy, re-encodes the whole sequence for every generated token, no cache; with
+    ``constrained``, only the tokens the grammar table allows. The format writes the forced parts, parses the
+    predicted ones and integrates the state."""
+    table = grammar_table(tok, fmt.max_digits) if constrained else None
+    b = context_prompt(tok, q, fmt, context)
+    state = fmt.initial_state(q, context)
+    n = q.num_objects
     out_pos, out_ang, failures = [], [], 0
     with torch.no_grad():
         for t in range(context - 1, context - 1 + horizon):
-            b.add_forced(frame_marker(t))
-            dpos, dang = np.zeros((n, 2), np.int64), np.zeros(n, np.int64)
+            marker, *forced = fmt.forced_texts(t, state)
+            b.add_forced(marker)
+            predicted = np.zeros((n, 3), np.int64)  # a failed part predicts zeros
             for i in range(n):
-                b.add_forced(forced_prefix(i, pos[i], ang[i]))
-                gen, state = [], 0
+                b.add_forced(forced[i])
+                gen, g = [], table.grammar.start if table is not None else None
                 while len(gen) < max_new:
                     logits = model(torch.tensor([b.ids + gen])).logits[0, -1]
                     if table is not None:
-                        logits = logits.masked_fill(~table.allowed(state, max_new - len(gen), logits.shape[-1]), -1e9)
+                        logits = logits.masked_fill(~table.allowed(g, max_new - len(gen), logits.shape[-1]), -1e9)
                     gen.append(int(logits.argmax()))
-                    state = table.step(state, gen[-1]) if table is not None else 0
+                    if table is not None:
+                        g = table.step(g, gen[-1])
                     if gen[-1] == tok.eos_token_id or LINE_END in tok.decode(gen):
                         break
                 b.add_generated(gen)
                 try:
                     assert gen[-1] != tok.eos_token_id
-                    dx, dy, da = parse_predicted(tok.decode(gen))
-                    dpos[i], dang[i] = (dx, dy), da
+                    predicted[i] = fmt.parse_predicted(tok.decode(gen))
                 except (ValueError, AssertionError):
                     failures += 1
-            pos, ang = integrate(pos, ang, dpos, dang)
-            out_pos.append(pos)
-            out_ang.append(ang)
+            state = fmt.step(state, predicted)
+            out_pos.append(state.pos)
+            out_ang.append(state.angle)
     return np.array(out_pos), np.array(out_ang), failures, b.ids
 
 
-def check_equal_to_reference(model, tok, q, max_new=16, constrained=False):
-    res = rollout(model, tok, q, context=K, horizon=H, max_new_tokens_per_object=max_new, constrained=constrained)
-    ref_pos, ref_ang, ref_fail, ref_ids = slow_rollout(model, tok, q, K, H, max_new, constrained)
+def check_equal_to_reference(model, tok, q, fmt, max_new=16, constrained=False):
+    res = rollout(model, tok, q, context=K, horizon=H, max_new_tokens_per_object=max_new, constrained=constrained,
+                  text_format=fmt)
+    ref_pos, ref_ang, ref_fail, ref_ids = slow_rollout(model, tok, q, fmt, K, H, max_new, constrained)
     assert res.ids == ref_ids
     np.testing.assert_array_equal(res.pos, ref_pos)
     np.testing.assert_array_equal(res.angle, ref_ang)
@@ -83,28 +109,45 @@ def check_equal_to_reference(model, tok, q, max_new=16, constrained=False):
     return res
 
 
-def test_kv_cache_rollout_equals_recompute_scratch_gpt(tok, scenes):
+@both_formats
+def test_kv_cache_rollout_equals_recompute_scratch_gpt(fmt, tok, scene_sets):
     model = gpt(tok)
-    for q in scenes:
-        check_equal_to_reference(model, tok, q, max_new=8, constrained=True)
-        res = check_equal_to_reference(model, tok, q, max_new=8)
-        assert res.pos.shape == (H, q.pos.shape[1], 2) and res.pos.dtype == np.int64
-        assert res.angle.shape == (H, q.pos.shape[1]) and res.angle.dtype == np.int64
+    for q in scene_sets[fmt.name]:
+        check_equal_to_reference(model, tok, q, fmt, max_new=8, constrained=True)
+        res = check_equal_to_reference(model, tok, q, fmt, max_new=8)
+        assert res.pos.shape == (H, q.num_objects, 2) and res.pos.dtype == np.int64
+        assert res.angle.shape == (H, q.num_objects) and res.angle.dtype == np.int64
 
 
-def test_kv_cache_rollout_equals_recompute_lfm2(lfm2, scenes):
+@both_formats
+def test_kv_cache_rollout_equals_recompute_lfm2(fmt, lfm2, scene_sets):
     model, ltok = lfm2
-    for q in scenes:
-        check_equal_to_reference(model, ltok, q, max_new=6, constrained=True)
-        res = check_equal_to_reference(model, ltok, q, max_new=6)  # asserts ids, positions, failures equal
-        assert res.pos.shape == (H, q.pos.shape[1], 2)
+    for q in scene_sets[fmt.name]:
+        check_equal_to_reference(model, ltok, q, fmt, max_new=6, constrained=True)
+        res = check_equal_to_reference(model, ltok, q, fmt, max_new=6)  # asserts ids, positions, failures equal
+        assert res.pos.shape == (H, q.num_objects, 2)
+
+
+def test_default_format_and_scene_units(tok, scenes, scene_sets):
+    model = gpt(tok)
+    q = scenes[0]
+    default = rollout(model, tok, q, context=K, horizon=1, max_new_tokens_per_object=8)
+    explicit = rollout(model, tok, q, context=K, horizon=1, max_new_tokens_per_object=8,
+                       text_format=get_format(DEFAULT_FORMAT))
+    assert default.ids == explicit.ids
+    np.testing.assert_array_equal(default.pos, explicit.pos)
+    # a scene quantised by another format (other position units) is refused, not silently misread
+    with pytest.raises(ValueError, match="quanti"):
+        rollout(model, tok, scene_sets["displacement"][0], context=K, horizon=1)
+    with pytest.raises(ValueError, match="quanti"):
+        rollout(model, tok, q, context=K, horizon=1, text_format=FORMATS["displacement"])
 
 
 def test_garbage_is_counted_never_fatal(tok, scenes):
     model = gpt(tok, seed=1)
     for q in scenes:
         res = rollout(model, tok, q, context=K, horizon=3, max_new_tokens_per_object=5, constrained=False)
-        n = q.pos.shape[1]
+        n = q.num_objects
         assert res.pos.shape == (3, n, 2) and res.angle.shape == (3, n)
         assert 0 < res.format_failures <= 3 * n  # an untrained model writes garbage
         assert 0 < res.generated_tokens <= 3 * n * 5
@@ -133,22 +176,20 @@ class Oracle:
         return SimpleNamespace(logits=logits, past_key_values=torch.zeros(end))
 
 
-def test_prompt_ids_equal_training_ids_and_oracle_reproduces_ground_truth(tok, scenes):
-    for q in scenes:
+@both_formats
+def test_prompt_ids_equal_training_ids_and_oracle_reproduces_ground_truth(fmt, tok, scene_sets):
+    for q in scene_sets[fmt.name]:
         horizon = q.num_frames - K
-        enc = encode_scene(tok, q)
-        target = [tok.bos_token_id] + enc.header_ids + [i for f in enc.frame_ids for i in f]
+        target = training_ids(tok, q, fmt)
         oracle = Oracle(target, len(tok))
-        res = rollout(oracle, tok, q, context=K, horizon=horizon)
-        # prompt: [bos] header + frames 0..K-2, as PromptBuilder and the training windows build it
-        b = PromptBuilder(tok, q.header)
-        for t in range(K - 1):
-            b.add_context_frame(q, t)
+        res = rollout(oracle, tok, q, context=K, horizon=horizon, text_format=fmt)
+        # prompt: [bos] header + frames first_frame..K-2, as PromptBuilder and the training windows build it
+        b = context_prompt(tok, q, fmt)
         assert res.ids[:res.prompt_tokens] == b.ids == target[:res.prompt_tokens]
         assert oracle.inputs[0][:res.prompt_tokens] == b.ids  # the model saw these ids, once
         assert res.ids == target[:len(res.ids)]
         assert res.format_failures == 0
-        np.testing.assert_array_equal(res.pos, q.pos[K:K + horizon])
+        np.testing.assert_array_equal(res.pos, q.pos[K:K + horizon])  # exact, in the format's units
         np.testing.assert_array_equal(res.angle, q.angle[K:K + horizon])
 
 
@@ -168,7 +209,7 @@ def test_sliding_window_respects_block_size(tok, scenes):
     finally:
         handle.remove()
     assert res.window_slides >= 1 and max(longest) <= block
-    assert res.pos.shape == (12, q.pos.shape[1], 2)
+    assert res.pos.shape == (12, q.num_objects, 2)
     assert len(res.ids) > block
     with pytest.raises(ValueError, match="maximum length"):  # header + one frame cannot fit
         rollout(gpt(tok, block_size=150), tok, q, context=2, horizon=1)
@@ -265,23 +306,30 @@ def test_grammar_table_on_hand_made_tokens():
     assert grammar_table(htok) is grammar_table(htok)  # cached per tokenizer
 
 
+@both_formats
 @pytest.mark.parametrize("which", ["gpt", "lfm2"])
-def test_constrained_decoding_random_model_zero_failures(which, tok, scenes, lfm2):
-    from physics_llm.tokenization.codec import parse_frames as parse_text_frames
-
+def test_constrained_decoding_random_model_zero_failures(which, fmt, tok, scene_sets, lfm2):
     model, mtok = (gpt(tok, seed=1), tok) if which == "gpt" else lfm2
-    grammar = PartGrammar()
-    for q in scenes:
-        n = q.pos.shape[1]
-        res = rollout(model, mtok, q, context=K, horizon=3)
+    grammar = PartGrammar(fmt.max_digits)
+    for q in scene_sets[fmt.name]:
+        n = q.num_objects
+        res = rollout(model, mtok, q, context=K, horizon=3, text_format=fmt)
         assert res.format_failures == 0
         text = mtok.decode(res.ids[res.prompt_tokens:])
-        ts, pos, ang, dpos, dang = parse_text_frames(text, n)  # complete frames, every line well formed
+        ts, _, predicted = fmt.parse_frames(text, n)  # complete frames, every line well formed
         assert ts == list(range(K - 1, K + 2))
         parts = [line.split("|", 1)[1] + "\n" for line in text.split("\n") if "|" in line]
         assert len(parts) == 3 * n and all(grammar.accepts(p) for p in parts), parts
-        np.testing.assert_array_equal(res.pos, pos + dpos)  # the harness integrated what the model wrote
-        unconstrained = rollout(model, mtok, q, context=K, horizon=3, constrained=False)
+        # the harness wrote the forced parts of its state and integrated what the model wrote
+        state, expect = fmt.initial_state(q, K), ""
+        for h, t in enumerate(ts):
+            marker, *forced = fmt.forced_texts(t, state)
+            expect += marker + "".join(f + fmt.predicted_text(p) for f, p in zip(forced, predicted[h]))
+            state = fmt.step(state, predicted[h])
+            np.testing.assert_array_equal(res.pos[h], state.pos)
+            np.testing.assert_array_equal(res.angle[h], state.angle)
+        assert text == expect
+        unconstrained = rollout(model, mtok, q, context=K, horizon=3, constrained=False, text_format=fmt)
         assert unconstrained.format_failures > 0  # the same model, free to write garbage, does
 
 
@@ -295,39 +343,66 @@ def test_constrained_budget_too_small_is_refused(tok, scenes):
 # --------------------------------------------------------------------------- free decoding
 
 
-def test_free_mode_oracle_reproduces_ground_truth_across_turns(tok, scenes):
-    for q in scenes:
+def turned(q, turns):
+    """``q`` with every angle ``turns`` mrad further (the same scene in the same units)."""
+    return QuantizedScene(q.header, q.pos, q.angle + turns, q.pos_scale)
+
+
+def written_position(fmt, pos):
+    """A state position as free decoding reads it back: shown (rounded to the format's shown unit), in state units."""
+    ratio = fmt.pos_scale // (fmt.shown_pos_scale or fmt.pos_scale)
+    return np.vectorize(fmt.shown_position)(pos) * ratio
+
+
+@both_formats
+def test_free_mode_oracle_reproduces_ground_truth_across_turns(fmt, tok, scene_sets):
+    for q in scene_sets[fmt.name]:
         # angles three turns and a bit away from zero: the written (wrapped) angle must unwrap next to the state
-        q = QuantizedScene(q.header, q.pos, q.angle + 3 * ANGLE_PERIOD + 3000)
+        q = turned(q, 3 * ANGLE_PERIOD + 3000)
         horizon = q.num_frames - K
-        enc = encode_scene(tok, q)
-        target = [tok.bos_token_id] + enc.header_ids + [i for f in enc.frame_ids for i in f]
-        res = rollout(Oracle(target, len(tok)), tok, q, context=K, horizon=horizon, decode="free")
+        target = training_ids(tok, q, fmt)
+        res = rollout(Oracle(target, len(tok)), tok, q, context=K, horizon=horizon, decode="free", text_format=fmt)
         assert res.decode == "free" and res.format_failures == 0
         assert res.ids == target  # whole frames, exactly as written
         assert res.forward_tokens == len(target) - 1  # every token fed once, the last one never
-        np.testing.assert_array_equal(res.pos, q.pos[K:K + horizon])
+        # the next state is the written position plus the written velocity update: ground truth, except that a
+        # format showing positions coarser than its state unit loses the sub-unit part of the written one
+        prev, nxt = q.pos[K - 1:K - 1 + horizon], q.pos[K:K + horizon]
+        np.testing.assert_array_equal(res.pos, written_position(fmt, prev) + (nxt - prev))
+        if fmt.name == "displacement":
+            np.testing.assert_array_equal(res.pos, nxt)
+        assert np.abs(res.pos - nxt).max() <= fmt.pos_scale // (2 * (fmt.shown_pos_scale or fmt.pos_scale))
         np.testing.assert_array_equal(res.angle, q.angle[K:K + horizon])
 
 
-def test_free_mode_parses_leniently(tok, scenes):
-    q = scenes[1]  # four objects: a frame is 5 lines
-    n = q.pos.shape[1]
+@both_formats
+def test_free_mode_parses_leniently(fmt, tok, scene_sets):
+    q = turned(scene_sets[fmt.name][1], 2 * ANGLE_PERIOD)  # the model writes the angle wrapped, the harness unwraps
+    n = q.num_objects  # four objects: a frame is 5 lines
     assert n == 4
-    x, y = q.pos[K - 1, 1]
-    a = int(q.angle[K - 1, 1]) + 2 * ANGLE_PERIOD  # the model writes the angle wrapped, as the codec does
-    q = QuantizedScene(q.header, q.pos, q.angle + 2 * ANGLE_PERIOD)
-    frame = (f"{frame_marker(K - 1)}1 2 3|4 5\n7 1 2 3|4 5 6\n1 {x} {y} {wrap_angle(a)}|5 -5 7\n1 0 0 0|0 0 0\n"
-             f"0 1 1 1|1 1 1\n")  # marker, malformed, unknown id, object 1, object 1 again (ignored); then cut
-    b = PromptBuilder(tok, q.header)
-    for t in range(K - 1):
-        b.add_context_frame(q, t)
-    target = b.ids + tok(frame, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    res = rollout(Oracle(target, len(tok)), tok, q, context=K, horizon=1, decode="free")
+    s = fmt.state_at(q, K - 1)
+    # object 1's line written from a state whose velocity is not the harness's: a format showing velocities
+    # must integrate the written one (displacement shows none: the same line either way)
+    w = s.copy()
+    w.vel[1] += (30, -40)
+    w.angvel[1] += 2
+    zero = State(np.zeros_like(s.pos), np.zeros_like(s.angle), np.zeros_like(s.vel), np.zeros_like(s.angvel))
+    lines = [fmt.forced_texts(K - 1, s)[0],  # the marker
+             fmt.forced_text(1, s) + "4 5" + LINE_END,  # malformed
+             "7" + fmt.forced_text(1, s)[1:] + fmt.predicted_text((4, 5, 6)),  # unknown id
+             fmt.forced_text(1, w) + fmt.predicted_text((5, -5, 7)),  # object 1
+             fmt.forced_text(1, zero) + fmt.predicted_text((0, 0, 0)),  # object 1 again (ignored)
+             fmt.forced_text(0, s) + fmt.predicted_text((1, 1, 1))]  # object 0, past the frame's n + 1 lines: cut
+    b = context_prompt(tok, q, fmt)
+    target = b.ids + tok("".join(lines), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    res = rollout(Oracle(target, len(tok)), tok, q, context=K, horizon=1, decode="free", text_format=fmt)
     assert res.format_failures == n - 1  # objects 0, 2, 3: no well-formed line in the first five lines
-    expect_pos, expect_ang = q.pos[K - 1].copy(), q.angle[K - 1].copy()
-    expect_pos[1] = (x + 5, y - 5)
-    expect_ang[1] = a + 7
+    expect_pos, expect_ang = s.pos.copy(), s.angle.copy()  # failed objects keep their state
+    vel, angvel = (5, -5), 7
+    if fmt.target == "change":
+        vel, angvel = w.vel[1] + vel, w.angvel[1] + angvel
+    expect_pos[1] = written_position(fmt, s.pos[1]) + vel
+    expect_ang[1] = s.angle[1] + angvel
     np.testing.assert_array_equal(res.pos[0], expect_pos)
     np.testing.assert_array_equal(res.angle[0], expect_ang)
 
@@ -336,7 +411,7 @@ def test_free_mode_parses_leniently(tok, scenes):
 def test_free_mode_random_model_counts_failures(which, tok, scenes, lfm2):
     model, mtok = (gpt(tok, seed=3), tok) if which == "gpt" else lfm2
     q = scenes[0]
-    n = q.pos.shape[1]
+    n = q.num_objects
     res = rollout(model, mtok, q, context=K, horizon=2, decode="free", max_new_tokens_per_object=12)
     assert res.pos.shape == (2, n, 2) and res.angle.shape == (2, n)
     assert 0 < res.format_failures <= 2 * n

@@ -1,23 +1,34 @@
 """Batched rollouts: rollout_batch equals one-scene rollouts (scratch GPT and LFM2, constrained or not, forced
 and free) for scenes of different object counts and prompt lengths; the shared cache stays within the model's
 maximum length through re-encodes; scenes too long come back as exceptions in place; rollout_many keeps the
-input order and its sampling seeds whatever the batch size."""
+input order and its sampling seeds whatever the batch size. Batched == single runs in the legacy ``displacement``
+and the default ``velocity_change`` text format."""
 
 
 import numpy as np
 import pytest
 
+from physics_llm.tokenization import DEFAULT_FORMAT, build_physics_tokenizer, get_format
 from physics_llm.rollout import SceneTooLongError, rollout, rollout_batch, rollout_many, scene_seed
-from physics_llm.tokenization import build_physics_tokenizer
 from rollout_models import gpt, make_scene, tiny_lfm2
 
 K, H = 4, 3
+FORMATS = {name: get_format(name) for name in ("displacement", "velocity_change")}
+both_formats = pytest.mark.parametrize("fmt", list(FORMATS.values()), ids=list(FORMATS))
 
 
 @pytest.fixture(scope="module")
-def scenes():
-    """2, 4 and 6 objects: different prompt lengths, so the batch is left-padded and rows finish apart."""
-    return [make_scene("pendulum", 0), make_scene("billiards", 1), make_scene("tower", 2, frames=10)]
+def scene_sets():
+    """2, 4 and 6 objects: different prompt lengths, so the batch is left-padded and rows finish apart; quantised
+    by each format (keyed by format name)."""
+    return {name: [make_scene("pendulum", 0, fmt=f), make_scene("billiards", 1, fmt=f),
+                   make_scene("tower", 2, frames=10, fmt=f)] for name, f in FORMATS.items()}
+
+
+@pytest.fixture(scope="module")
+def scenes(scene_sets):
+    """The test scenes in the default format."""
+    return scene_sets[DEFAULT_FORMAT]
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +49,21 @@ def assert_same(a, b):
     assert a.ids == b.ids
 
 
+@both_formats
 @pytest.mark.parametrize("which", ["gpt", "lfm2"])
 @pytest.mark.parametrize("constrained", [True, False])
-def test_batched_forced_equals_single_scene(which, constrained, tok, scenes, lfm2):
+def test_batched_forced_equals_single_scene(which, constrained, fmt, tok, scene_sets, lfm2):
     model, mtok = (gpt(tok), tok) if which == "gpt" else lfm2
+    scenes = scene_sets[fmt.name]
     budget = None if constrained else 8
     batch = rollout_batch(model, mtok, scenes, context=K, horizon=H, constrained=constrained,
-                          max_new_tokens_per_object=budget)
+                          max_new_tokens_per_object=budget, text_format=fmt)
     for q, b in zip(scenes, batch):
         single = rollout(model, mtok, q, context=K, horizon=H, constrained=constrained,
-                         max_new_tokens_per_object=budget)
+                         max_new_tokens_per_object=budget, text_format=fmt)
         assert_same(b, single)
         assert b.forward_tokens == single.forward_tokens and b.window_slides == 0
-        assert b.pos.shape == (H, q.pos.shape[1], 2)
+        assert b.pos.shape == (H, q.num_objects, 2)
         if constrained:
             assert b.format_failures == 0
 
@@ -67,12 +80,14 @@ def test_chunked_prefill_equals_single_scene(which, tok, scenes, lfm2, monkeypat
         assert_same(b, rollout(model, mtok, q, context=K, horizon=2))
 
 
-def test_batched_free_equals_single_scene(tok, scenes):
+@both_formats
+def test_batched_free_equals_single_scene(fmt, tok, scene_sets):
     model = gpt(tok, seed=3)
-    batch = rollout_batch(model, tok, scenes, context=K, horizon=2, decode="free", max_new_tokens_per_object=10)
-    for q, b in zip(scenes, batch):
-        assert_same(b, rollout(model, tok, q, context=K, horizon=2, decode="free", max_new_tokens_per_object=10))
-        assert b.decode == "free" and 0 < b.format_failures <= 2 * q.pos.shape[1]
+    kw = dict(context=K, horizon=2, decode="free", max_new_tokens_per_object=10, text_format=fmt)
+    batch = rollout_batch(model, tok, scene_sets[fmt.name], **kw)
+    for q, b in zip(scene_sets[fmt.name], batch):
+        assert_same(b, rollout(model, tok, q, **kw))
+        assert b.decode == "free" and 0 < b.format_failures <= 2 * q.num_objects
 
 
 def test_batched_sliding_window_stays_within_block_size(tok, scenes):
@@ -93,7 +108,7 @@ def test_batched_sliding_window_stays_within_block_size(tok, scenes):
         handle.remove()
     assert max(longest) <= block
     for q, r in zip([long_scene, scenes[0], scenes[2]], res):
-        assert r.pos.shape == (8, q.pos.shape[1], 2)
+        assert r.pos.shape == (8, q.num_objects, 2)
         assert r.window_slides >= 1 and len(r.ids) > block
     # a scene whose header plus one frame cannot fit comes back as its exception; the others complete
     small = gpt(tok, block_size=420)
@@ -123,7 +138,7 @@ def test_batched_sliding_window_lfm2(lfm2, scenes, monkeypatch):
         handle.remove()
     assert max(longest) <= block
     for q, r in zip(batch, res):
-        assert r.pos.shape == (8, q.pos.shape[1], 2) and r.format_failures == 0
+        assert r.pos.shape == (8, q.num_objects, 2) and r.format_failures == 0
     assert sum(r.window_slides for r in res) >= 2
 
 
@@ -134,7 +149,7 @@ def test_rollout_many_keeps_order_and_seeds(tok, scenes):
     one = rollout_many(model, tok, order, batch_size=1, **kw)
     many = rollout_many(model, tok, order, batch_size=3, **kw)  # sorted by object count inside, then put back
     for j, (q, a, b) in enumerate(zip(order, one, many)):
-        assert a.pos.shape == (2, q.pos.shape[1], 2)
+        assert a.pos.shape == (2, q.num_objects, 2)
         assert_same(a, b)
         assert_same(a, rollout(model, tok, q, context=K, horizon=2, temperature=1.0, top_p=0.9,
                                seed=scene_seed(5, j), max_new_tokens_per_object=18))

@@ -14,7 +14,7 @@ from transformers import AutoModelForCausalLM, TrainerCallback
 
 import physics_llm.models  # noqa: F401  (registers the scratch GPT with the Auto classes)
 from conftest import generate
-from physics_llm.tokenization import build_physics_tokenizer
+from physics_llm.tokenization import DEFAULT_FORMAT, build_physics_tokenizer, get_format, load_format
 from physics_llm.training import TrainConfig, WindowCollator, run_curriculum, wandb_report_to
 from train_scratch import main as train_main
 
@@ -36,7 +36,7 @@ def losses(out: Path) -> list[float]:
     return [r["loss"] for r in rows if "loss" in r]
 
 
-def test_train_scratch_learns_and_writes_loadable_checkpoint(train_dir, tmp_path, caplog):
+def test_train_scratch_learns_and_writes_loadable_checkpoint(train_dir, tmp_path, caplog, capsys):
     out = tmp_path / "run"
     with caplog.at_level(logging.WARNING):
         assert train_main(["--data-dir", str(train_dir), "--output-dir", str(out), "--lr", "3e-3",
@@ -48,6 +48,13 @@ def test_train_scratch_learns_and_writes_loadable_checkpoint(train_dir, tmp_path
     assert (stage / "model.safetensors").exists() and (stage / "checkpoint-60").is_dir()
     assert json.loads((stage / "training_types.json").read_text())["types"] == ["billiards", "pendulum"]
     assert json.loads((stage / "train_config.json").read_text())["model_size"] == "tiny"
+    assert load_format(stage) == load_format(out) == get_format(DEFAULT_FORMAT)  # the checkpoint says its format
+    # the same output directory refuses another format (its windows, tokenizer record and stages would mix)
+    capsys.readouterr()
+    assert train_main(["--data-dir", str(train_dir), "--output-dir", str(out), "--resume",
+                       "--text-format", "displacement", *COMMON]) == 2
+    err = capsys.readouterr().err
+    assert "--text-format displacement" in err and "velocity_change" in err
     model = AutoModelForCausalLM.from_pretrained(stage)
     tok = build_physics_tokenizer()
     ids = torch.tensor([tok("t 0\n0 5051 3212 0|", add_special_tokens=False)["input_ids"]])
@@ -56,13 +63,13 @@ def test_train_scratch_learns_and_writes_loadable_checkpoint(train_dir, tmp_path
 
 def test_tiny_model_overfits_a_handful_of_windows(tmp_path):
     data, out = tmp_path / "data", tmp_path / "overfit"
-    generate(data, types=["pendulum"], n=1, frames=40)  # one difficulty-1 scene: 3 windows of 1024 tokens
+    generate(data, types=["pendulum"], n=1, frames=40)  # one difficulty-1 scene: 4 windows of 1024 tokens
     assert train_main(["--data-dir", str(data), "--output-dir", str(out), "--lr", "1e-2", "--max-steps", "100",
                        "--max-seq-length", "1024", "--model-size", "tiny", "--batch-size", "4",
                        "--logging-steps", "10", "--seed", "3", "--save-steps", "1000"]) == 0
-    assert json.loads((out / "stage0" / "train_config.json").read_text())["rows"] == 3
+    assert json.loads((out / "stage0" / "train_config.json").read_text())["rows"] == 4
     curve = losses(out)
-    assert curve[-1] < 0.3 * curve[0], curve  # measured: 3.43 -> 0.77
+    assert curve[-1] < 0.3 * curve[0], curve  # measured (velocity_change): 3.29 -> 0.35
 
 
 class _StopAfter(TrainerCallback):

@@ -13,6 +13,7 @@ from physics_llm.rollout.common import (RolloutResult, SceneTooLongError, _devic
 from physics_llm.rollout.scene import _Frame, _Generate, _pick, _programs, _result, _SceneProgram
 from physics_llm.rollout.single import rollout
 from physics_llm.tokenization.codec import QuantizedScene
+from physics_llm.tokenization.formats import TextFormat
 
 class _Row:
     """One scene of a batch: its program, its whole sequence ``ids`` and how much of it was fed (``fed``)."""
@@ -85,19 +86,17 @@ def _prefill(model, windows: list[list[int]], pad: int, device, extra: dict):
 
 def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: int = 10, horizon: int = 20,
                   max_new_tokens_per_object: int | None = None, temperature: float = 0.0, top_p: float = 1.0,
-                  seed: int | Sequence[int] = 0, constrained: bool = True,
-                  decode: str = "forced") -> list[RolloutResult | SceneTooLongError]:
+                  seed: int | Sequence[int] = 0, constrained: bool = True, decode: str = "forced",
+                  text_format: TextFormat | None = None) -> list[RolloutResult | SceneTooLongError]:
     """Roll out several scenes together in token-level lockstep through one left-padded KV cache (see
     :mod:`physics_llm.rollout`). Scene ``j`` samples with seed ``scene_seed(seed, j)``, or ``seed[j]`` when a sequence is
     given. Returns one result per scene, in order; a scene that cannot fit the model gets its
     :class:`SceneTooLongError` instead, and the others go on."""
     seeds = [scene_seed(seed, j) for j in range(len(scenes))] if isinstance(seed, int) else [int(x) for x in seed]
     if len(seeds) != len(scenes):
-        raise ValueError(f"rollout_many: {len(seeds)} seeds for {len(scenes)} scenes") if isinstance(seed, int) else list(seed)
-    if len(seeds) != len(scenes):
         raise ValueError(f"rollout_batch: {len(seeds)} seeds for {len(scenes)} scenes")
     progs = _programs(tokenizer, scenes, context, horizon, decode, constrained, max_new_tokens_per_object, seeds,
-                      temperature)
+                      temperature, text_format)
     table = progs[0].table if progs else None
     max_len = model_max_length(model, tokenizer)
     device = _device(model)
@@ -163,7 +162,8 @@ def rollout_batch(model, tokenizer, scenes: Sequence[QuantizedScene], context: i
 def rollout_many(model, tokenizer, scenes: Sequence[QuantizedScene], context: int = 10, horizon: int = 20,
                  batch_size: int = 1, decode: str = "forced", constrained: bool = True, temperature: float = 0.0,
                  top_p: float = 1.0, seed: int | Sequence[int] = 0,
-                 max_new_tokens_per_object: int | None = None) -> list[RolloutResult | SceneTooLongError]:
+                 max_new_tokens_per_object: int | None = None,
+                 text_format: TextFormat | None = None) -> list[RolloutResult | SceneTooLongError]:
     """The evaluation entry point: every scene rolled out, results in input order. Scene ``j`` samples with
     ``scene_seed(seed, j)`` whatever the batch size (or with ``seed[j]`` when ``seed`` is a sequence: a caller
     that feeds scenes in chunks keeps one seed per scene that way). ``batch_size`` 1 runs :func:`rollout` per scene (chunked
@@ -173,7 +173,7 @@ def rollout_many(model, tokenizer, scenes: Sequence[QuantizedScene], context: in
     if batch_size < 1:
         raise ValueError(f"rollout_many: batch_size must be >= 1, got {batch_size}")
     kw = dict(context=context, horizon=horizon, max_new_tokens_per_object=max_new_tokens_per_object,
-              temperature=temperature, top_p=top_p, constrained=constrained, decode=decode)
+              temperature=temperature, top_p=top_p, constrained=constrained, decode=decode, text_format=text_format)
     seeds = [scene_seed(seed, j) for j in range(len(scenes))] if isinstance(seed, int) else [int(x) for x in seed]
     if len(seeds) != len(scenes):
         raise ValueError(f"rollout_many: {len(seeds)} seeds for {len(scenes)} scenes")

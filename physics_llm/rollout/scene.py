@@ -4,7 +4,6 @@ decoding modes. Both engines drive it; ``_programs`` validates the arguments and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -13,15 +12,13 @@ import torch
 
 from physics_llm.decoding import GrammarTable, grammar_table
 from physics_llm.rollout.common import RolloutResult, sample_next
-from physics_llm.tokenization.codec import (ANGLE_PERIOD, FORCED_END, LINE_END, QuantizedScene, forced_prefix,
-                                            frame_marker, integrate, parse_predicted)
+from physics_llm.tokenization.codec import LINE_END, QuantizedScene
+from physics_llm.tokenization.formats import DEFAULT_FORMAT, TextFormat, get_format
 from physics_llm.tokenization.prompt import PromptBuilder
 from physics_llm.tokenization.windows import tokenize_segments
 
 DECODE_MODES = ("forced", "free")
 UNCONSTRAINED_PART_TOKENS = 16  # default budget of an unconstrained predicted part
-_LINE_RE = re.compile(r"^(\d{1,9}) (-?\d{1,9}) (-?\d{1,9}) (-?\d{1,9})" + re.escape(FORCED_END)
-                      + r"(-?\d{1,9}) (-?\d{1,9}) (-?\d{1,9})$")
 
 
 @dataclass
@@ -46,16 +43,16 @@ class _SceneProgram:
     """One scene's rollout as a generator of requests (``run``): the engines feed forced ids, pick generated
     tokens (answering each ``_Generate`` with the token), and slide windows at ``_Frame`` requests."""
 
-    def __init__(self, tokenizer, q: QuantizedScene, context: int, horizon: int, decode: str, constrained: bool,
-                 budget: int, table: GrammarTable | None, seed: int, temperature: float):
-        self.tokenizer, self.q, self.context, self.horizon = tokenizer, q, context, horizon
+    def __init__(self, tokenizer, q: QuantizedScene, fmt: TextFormat, context: int, horizon: int, decode: str,
+                 constrained: bool, budget: int, table: GrammarTable | None, seed: int, temperature: float):
+        self.tokenizer, self.q, self.fmt, self.context, self.horizon = tokenizer, q, fmt, context, horizon
         self.decode, self.constrained, self.budget, self.table = decode, constrained, budget, table
         self.eos = getattr(tokenizer, "eos_token_id", None)
         self.n = q.pos.shape[1]
-        builder = PromptBuilder(tokenizer, q.header)
+        builder = PromptBuilder(tokenizer, q.header, fmt)
         self.header_ids = list(builder.ids)
         self.context_frames: list[list[int]] = []
-        for t in range(context - 1):
+        for t in range(fmt.first_frame, context - 1):
             start = len(builder.ids)
             builder.add_context_frame(q, t)
             self.context_frames.append(builder.ids[start:])
@@ -71,26 +68,25 @@ class _SceneProgram:
         return self._forced() if self.decode == "forced" else self._free()
 
     def _forced(self) -> Iterator:
-        table, n = self.table if self.constrained else None, self.n
-        pos, ang = self.q.pos[self.context - 1].copy(), self.q.angle[self.context - 1].copy()
+        table, n, fmt = self.table if self.constrained else None, self.n, self.fmt
+        state = fmt.initial_state(self.q, self.context)
         for h, t in enumerate(range(self.context - 1, self.context - 1 + self.horizon)):
-            forced = tokenize_segments(self.tokenizer, [frame_marker(t)] + [
-                forced_prefix(i, pos[i], ang[i]) for i in range(n)])
+            forced = tokenize_segments(self.tokenizer, fmt.forced_texts(t, state))
             yield _Frame(sum(map(len, forced)) + n * self.budget)
             yield _Force(forced[0])
-            dpos, dang = np.zeros((n, 2), dtype=np.int64), np.zeros(n, dtype=np.int64)
+            predicted = np.zeros((n, 3), dtype=np.int64)
             for i in range(n):
                 yield _Force(forced[1 + i])
                 gen: list[int] = []
-                state = table.grammar.start if table is not None else None
+                g = table.grammar.start if table is not None else None  # grammar state
                 while len(gen) < self.budget:
-                    tok = yield _Generate(state, self.budget - len(gen))
+                    tok = yield _Generate(g, self.budget - len(gen))
                     gen.append(tok)
                     if tok == self.eos:
                         break
                     if table is not None:
-                        state = table.step(state, tok)
-                        if state == table.grammar.done:
+                        g = table.step(g, tok)
+                        if g == table.grammar.done:
                             break
                     elif LINE_END in self.tokenizer.decode(gen):
                         break
@@ -98,16 +94,15 @@ class _SceneProgram:
                 try:
                     if gen[-1] == self.eos:
                         raise ValueError("EOS")
-                    dx, dy, da = parse_predicted(self.tokenizer.decode(gen))
-                    dpos[i], dang[i] = (dx, dy), da
+                    predicted[i] = fmt.parse_predicted(self.tokenizer.decode(gen))
                 except ValueError:
-                    self.failures += 1
-            pos, ang = integrate(pos, ang, dpos, dang)
-            self.pos[h], self.angle[h] = pos, ang
+                    self.failures += 1  # and the object's predicted numbers stay zero
+            state = fmt.step(state, predicted)
+            self.pos[h], self.angle[h] = state.pos, state.angle
 
     def _free(self) -> Iterator:
         n, texts = self.n, self.table.texts
-        pos, ang = self.q.pos[self.context - 1].copy(), self.q.angle[self.context - 1].copy()
+        state = self.fmt.initial_state(self.q, self.context)
         budget = (n + 1) * self.budget
         for h in range(self.horizon):
             yield _Frame(budget)
@@ -122,21 +117,9 @@ class _SceneProgram:
                 if lines >= n + 1:
                     break
             self.generated += len(gen)
-            found: dict[int, tuple[int, ...]] = {}
-            for line in self.tokenizer.decode(gen).split(LINE_END)[:-1]:  # complete lines only
-                m = _LINE_RE.match(line)
-                if m and int(m.group(1)) < n:
-                    found.setdefault(int(m.group(1)), tuple(int(g) for g in m.groups()[1:]))
-            new_pos, new_ang = pos.copy(), ang.copy()
-            for i in range(n):
-                if i not in found:
-                    self.failures += 1
-                    continue
-                x, y, a, dx, dy, da = found[i]
-                a += ANGLE_PERIOD * round((int(ang[i]) - a) / ANGLE_PERIOD)  # unwrap next to the previous angle
-                new_pos[i], new_ang[i] = (x + dx, y + dy), a + da
-            pos, ang = new_pos, new_ang
-            self.pos[h], self.angle[h] = pos, ang
+            state, failures = self.fmt.parse_free(self.tokenizer.decode(gen), state)
+            self.failures += failures
+            self.pos[h], self.angle[h] = state.pos, state.angle
 
 
 def _pick(logits: torch.Tensor, reqs: list[_Generate], table: GrammarTable | None, temperature: float,
@@ -154,18 +137,22 @@ def _pick(logits: torch.Tensor, reqs: list[_Generate], table: GrammarTable | Non
 
 def _programs(tokenizer, scenes: Sequence[QuantizedScene], context: int, horizon: int, decode: str,
               constrained: bool, max_new_tokens_per_object: int | None, seeds: Sequence[int],
-              temperature: float) -> list[_SceneProgram]:
+              temperature: float, fmt: TextFormat | None) -> list[_SceneProgram]:
+    fmt = fmt or get_format(DEFAULT_FORMAT)
     if decode not in DECODE_MODES:
         raise ValueError(f"rollout: decode must be one of {DECODE_MODES}, got {decode!r}")
     if context < 1:
         raise ValueError(f"rollout: context must be >= 1, got {context}")
     if horizon < 1:
         raise ValueError(f"rollout: horizon must be >= 1, got {horizon}")
+    if context < fmt.first_frame + 1:
+        raise ValueError(f"rollout: text format {fmt} needs context >= {fmt.first_frame + 1}, got {context}")
     for q in scenes:
+        fmt.check_scene(q)
         if context > q.num_frames:
             raise ValueError(f"rollout: context {context} > {q.num_frames} frames in the scene")
     constrained = constrained and decode == "forced"
-    table = grammar_table(tokenizer) if constrained or decode == "free" else None
+    table = grammar_table(tokenizer, fmt.max_digits) if constrained or decode == "free" else None
     budget = max_new_tokens_per_object
     if budget is None:
         budget = (table.max_tokens if constrained else UNCONSTRAINED_PART_TOKENS) if decode == "forced" \
@@ -175,7 +162,7 @@ def _programs(tokenizer, scenes: Sequence[QuantizedScene], context: int, horizon
     if constrained and budget < table.min_tokens:
         raise ValueError(f"rollout: max_new_tokens_per_object={budget} cannot hold a predicted part with this "
                          f"tokenizer (at least {table.min_tokens} tokens)")
-    return [_SceneProgram(tokenizer, q, context, horizon, decode, constrained, budget, table, s, temperature)
+    return [_SceneProgram(tokenizer, q, fmt, context, horizon, decode, constrained, budget, table, s, temperature)
             for q, s in zip(scenes, seeds)]
 
 

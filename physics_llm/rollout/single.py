@@ -9,6 +9,7 @@ from physics_llm.rollout.common import (RolloutResult, _device, _last_logits_onl
                                         model_max_length)
 from physics_llm.rollout.scene import _Force, _Frame, _pick, _programs, _result
 from physics_llm.tokenization.codec import QuantizedScene
+from physics_llm.tokenization.formats import TextFormat
 
 class _Stream:
     """The model's view of the sequence: ids already in the cache plus ids waiting to be fed."""
@@ -48,13 +49,16 @@ class _Stream:
 
 def rollout(model, tokenizer, q: QuantizedScene, context: int = 10, horizon: int = 20,
             max_new_tokens_per_object: int | None = None, temperature: float = 0.0, top_p: float = 1.0,
-            seed: int = 0, constrained: bool = True, decode: str = "forced") -> RolloutResult:
+            seed: int = 0, constrained: bool = True, decode: str = "forced",
+            text_format: TextFormat | None = None) -> RolloutResult:
     """Roll ``model`` forward ``horizon`` frames after ``context`` ground-truth frames of ``q``, one scene,
     forced chunks through the KV cache (see :mod:`physics_llm.rollout`). ``max_new_tokens_per_object``: the
-    budget of a predicted part (forced) or of an object line (free); None picks the mode's default. Raises
+    budget of a predicted part (forced) or of an object line (free); None picks the mode's default.
+    ``text_format``: the format the model was trained on (None: ``DEFAULT_FORMAT``); ``q`` must be quantised
+    by it (``text_format.quantize``). Raises
     :class:`SceneTooLongError` when a frame cannot fit the model even after the header alone."""
     prog = _programs(tokenizer, [q], context, horizon, decode, constrained, max_new_tokens_per_object, [seed],
-                     temperature)[0]
+                     temperature, text_format)[0]
     max_len = model_max_length(model, tokenizer)
     ids = list(prog.header_ids)
     header_len = len(ids)

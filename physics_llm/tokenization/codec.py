@@ -1,44 +1,47 @@
-"""Scene <-> text: the format every model in this project reads and writes (docs/text_format.md).
+"""Scene header <-> text, units and quantisation: the parts every text format shares (docs/text_format.md).
 
-All numbers are integers with declared units: positions and lengths in 0.1 px (``POS_SCALE``),
-angles in mrad (``ANGLE_SCALE``), mass in 0.001 units, friction/elasticity in percent. A sign is
-written only for negatives.
+How a *frame* is written (which numbers an object line carries, what the model predicts, how the harness
+integrates) is a text format's business: :mod:`physics_llm.tokenization.formats`. This module writes the
+self-describing header and holds the integer units.
 
-A frame is a marker line then one line per object, split into two parts::
-
-    t 12
-    0 4012 2377 -105|12 -25 3
-    ^ forced: id, x, y, angle  ^ predicted: dx, dy, dangle to the next frame
-
-The rollout harness writes the *forced* part (it knows ids and integrates positions itself); the
-model writes only the *predicted* part, up to the newline. Integration is exact in integer units:
-``next = current + displacement``. Angles are carried unwrapped by the harness and shown wrapped
-into one turn (``ANGLE_PERIOD`` mrad), so the forced text stays short.
+All numbers are integers with declared units: header lengths in 0.1 px (``HEADER_POS_SCALE``), frame positions
+in the format's unit (``QuantizedScene.pos_scale`` text units per px: 10 = 0.1 px, 100 = 0.01 px), angles in
+mrad (``ANGLE_SCALE``), mass in 0.001 units, friction/elasticity in percent. A sign is written only for
+negatives. Angles are carried unwrapped by the harness and shown wrapped into one turn (``ANGLE_PERIOD`` mrad),
+so the forced text stays short.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from physics_llm.scene_format import Scene
 
-POS_SCALE = 10  # text units per px: 0.1 px
+POS_SCALE = 10  # header text units per px (0.1 px); also the displacement format's frame unit
+HEADER_POS_SCALE = POS_SCALE
+DATA_POS_SCALE = 100  # the JSONL data stores positions at 0.01 px: no format can be finer
 ANGLE_SCALE = 1000  # text units per rad: 1 mrad
 ANGLE_PERIOD = 6283  # one turn in mrad, rounded: the wrap used for the forced angle
 MASS_SCALE = 1000
 MATERIAL_SCALE = 100  # friction / elasticity in percent
+# At most 9999 units per predicted number: at 0.1 px 1000 px per frame, at 0.01 px 100 px (3x the validator's
+# 2000 px/s speed limit at 60 fps; a velocity change up to 1.5x that), or 10 rad (the largest angle step in a
+# sample of 418 generated scenes was 1209 mrad). Formats may set their own limit (TextFormat.max_digits). More
+# digits only let an untrained model write absurd numbers (a random LFM2 wrote 6-digit displacements: 50,000 px
+# errors).
+MAX_DIGITS = 4
 FORCED_END = "|"  # closes the forced part of an object line
 LINE_END = "\n"  # closes the predicted part (the model's stop signal for one object)
 FRAME_TAG = "t"
 FRAMES_TAG = "frames"
+WALL_SIDES = ("floor", "ceiling", "left", "right")
 # Every word the codec writes (the scratch tokenizer gives each one token; a test checks the list).
 KEYWORDS = ("scene", "gravity", "damping", "static", "seg", "circle", "poly", "r", "f", "e", "objects", "ball",
             "box", "w", "h", "m", "norot", "joints", "pin", "pivot", "slide", "spring", "k", "c", "groove",
             "rotlimit", "rotspring", "motor", "forces", "central", "s", "soft", "on", "wind", "drag", "gust",
-            "conveyor", FRAMES_TAG, FRAME_TAG)
+            "conveyor", FRAMES_TAG, FRAME_TAG, "walls", *WALL_SIDES)
 
 
 def _i(x: float, scale: float = 1.0) -> int:
@@ -117,12 +120,51 @@ def _force_line(f: dict) -> str:
     raise ValueError(f"text codec: unknown force type {kind!r}")
 
 
-def render_header(header: dict) -> str:
-    """The self-describing header, written once per example; ends with the ``frames`` line."""
+def wall_side(s: dict, canvas) -> str | None:
+    """The canvas side (``"floor"`` ...) a static segment is the standard wall of, else None. A standard wall
+    (``SceneBuilder.add_walls``) of radius r is a segment of thickness 2r just outside the canvas, its inner face
+    on the canvas edge, reaching 2r past both corners."""
+    if s["shape"] != "segment":
+        return None
+    w, h = canvas
+    r = float(s["radius"])
+    t = 2 * r
+    ends = {"floor": ((-t, -r), (w + t, -r)), "ceiling": ((-t, h + r), (w + t, h + r)),
+            "left": ((-r, -t), (-r, h + t)), "right": ((w + r, -t), (w + r, h + t))}
+    got = (tuple(map(float, s["a"])), tuple(map(float, s["b"])))
+    for side, (a, b) in ends.items():
+        if all(abs(x - y) < 1e-6 for p, q in zip(got, (a, b)) for x, y in zip(p, q)):
+            return side
+    return None
+
+
+def _static_lines(header: dict, walls: bool) -> list[str]:
+    """One line per static shape; with ``walls``, runs of standard canvas walls of one radius and material
+    become one ``walls r R f F e E <side>...`` line (about 130 fewer tokens than four ``seg`` lines)."""
+    lines, run, key = [], [], None
+    for s in header["static"]:
+        side = wall_side(s, header["canvas"]) if walls else None
+        k = None if side is None else (_p(s["radius"]), _material(s))
+        if run and k != key:
+            lines.append(f"walls r {key[0]} {key[1]} {' '.join(run)}")
+            run = []
+        if side is None:
+            lines.append(_static_line(s))
+        else:
+            run.append(side)
+        key = k
+    if run:
+        lines.append(f"walls r {key[0]} {key[1]} {' '.join(run)}")
+    return lines
+
+
+def render_header(header: dict, walls: bool = False) -> str:
+    """The self-describing header, written once per example; ends with the ``frames`` line. ``walls``: write
+    standard canvas walls as one ``walls`` line (:func:`wall_side`); ``static N`` still counts every shape."""
     lines = [
         f"scene {header['scenario_type']}",
         f"gravity {_pts([header['gravity']])} damping {_i(header.get('damping', 1.0), 1000)}",
-        f"static {len(header['static'])}", *(_static_line(s) for s in header["static"]),
+        f"static {len(header['static'])}", *_static_lines(header, walls),
         f"objects {len(header['objects'])}", *(_object_line(o) for o in header["objects"]),
         f"joints {len(header['constraints'])}", *(_joint_line(c) for c in header["constraints"]),
         f"forces {len(header['forces'])}", *(_force_line(f) for f in header["forces"]),
@@ -136,26 +178,30 @@ def render_header(header: dict) -> str:
 
 @dataclass
 class QuantizedScene:
-    """A scene in text units. ``pos``: (T, N, 2) int64 in 0.1 px; ``angle``: (T, N) int64 mrad,
-    unwrapped. Displacements are exact differences of these integers."""
+    """A scene in text units. ``pos``: (T, N, 2) int64 in ``1 / pos_scale`` px; ``angle``: (T, N) int64 mrad,
+    unwrapped. Displacements and velocities are exact differences of these integers."""
 
     header: dict
     pos: np.ndarray
     angle: np.ndarray
+    pos_scale: int = POS_SCALE
 
     @property
     def num_frames(self) -> int:
         return self.pos.shape[0]
 
-    def displacement(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(dpos (N, 2), dangle (N,)) from frame t to t + 1."""
-        return self.pos[t + 1] - self.pos[t], self.angle[t + 1] - self.angle[t]
+    @property
+    def num_objects(self) -> int:
+        return self.pos.shape[1]
 
 
-def quantize(scene: Scene) -> QuantizedScene:
-    pos = np.rint(scene.pos * POS_SCALE).astype(np.int64)
+def quantize(scene: Scene, pos_scale: int = POS_SCALE) -> QuantizedScene:
+    """Positions to ``1 / pos_scale`` px (1, 10 or 100: the data holds 0.01 px), angles to mrad."""
+    if pos_scale not in (1, 10, DATA_POS_SCALE):
+        raise ValueError(f"pos_scale must be 1, 10 or {DATA_POS_SCALE} text units per px, got {pos_scale}")
+    pos = np.rint(scene.pos * pos_scale).astype(np.int64)
     angle = np.rint(scene.angle * ANGLE_SCALE).astype(np.int64)
-    return QuantizedScene(scene.header, pos, angle)
+    return QuantizedScene(scene.header, pos, angle, pos_scale)
 
 
 def wrap_angle(a: int) -> int:
@@ -165,85 +211,10 @@ def wrap_angle(a: int) -> int:
     return (int(a) + ANGLE_PERIOD // 2 + 1) % ANGLE_PERIOD - (ANGLE_PERIOD // 2 + 1)
 
 
+def unwrap_near(a: int, reference: int) -> int:
+    """A wrapped angle (as written in text) moved by whole turns to the value nearest ``reference``."""
+    return int(a) + ANGLE_PERIOD * round((int(reference) - int(a)) / ANGLE_PERIOD)
+
+
 def frame_marker(t: int) -> str:
     return f"{FRAME_TAG} {t}{LINE_END}"
-
-
-def forced_prefix(obj_id: int, pos, angle: int) -> str:
-    """The part of an object line the harness writes: id, x, y (0.1 px), wrapped angle (mrad)."""
-    return f"{obj_id} {int(pos[0])} {int(pos[1])} {wrap_angle(angle)}{FORCED_END}"
-
-
-def predicted_part(dpos, dangle: int) -> str:
-    """The part the model writes: displacement to the next frame, then the line end."""
-    return f"{int(dpos[0])} {int(dpos[1])} {int(dangle)}{LINE_END}"
-
-
-_PREDICTED_RE = re.compile(r"^\s*(-?\d+) (-?\d+) (-?\d+)\s*$")
-
-
-def parse_predicted(text: str) -> tuple[int, int, int]:
-    """``"dx dy da\\n"`` -> ints. Raises ValueError on anything else (the harness counts it)."""
-    m = _PREDICTED_RE.match(text)
-    if not m:
-        raise ValueError(f"not a predicted part: {text!r}")
-    return int(m.group(1)), int(m.group(2)), int(m.group(3))
-
-
-def integrate(pos: np.ndarray, angle: np.ndarray, dpos: np.ndarray, dangle: np.ndarray):
-    """Exact integer integration: the next frame's forced state."""
-    return pos + dpos, angle + dangle
-
-
-def frame_segments(q: QuantizedScene, t: int) -> list[tuple[str, str]]:
-    """Frame ``t`` as (forced, predicted) text pairs: the marker line (forced, with an empty predicted
-    part) then one pair per object. Needs frame t + 1 for the displacements."""
-    dpos, dangle = q.displacement(t)
-    out = [(frame_marker(t), "")]
-    for i in range(q.pos.shape[1]):
-        out.append((forced_prefix(i, q.pos[t, i], q.angle[t, i]), predicted_part(dpos[i], dangle[i])))
-    return out
-
-
-def render_frames(q: QuantizedScene, start: int, count: int) -> str:
-    """Frames ``start .. start + count - 1`` as text (needs frame ``start + count``)."""
-    if start < 0 or start + count >= q.num_frames:
-        raise ValueError(f"frames {start}..{start + count - 1} need frame {start + count}; scene has {q.num_frames}")
-    return "".join(f + p for t in range(start, start + count) for f, p in frame_segments(q, t))
-
-
-# --------------------------------------------------------------------------- text -> scene
-
-
-_OBJECT_LINE_RE = re.compile(r"^(\d+) (-?\d+) (-?\d+) (-?\d+)\|(-?\d+) (-?\d+) (-?\d+)$")
-
-
-def parse_frames(text: str, num_objects: int) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Parse frame text back into integers: (frame indices, pos (F, N, 2), wrapped angle (F, N),
-    dpos (F, N, 2), dangle (F, N)). Raises ValueError naming the bad line."""
-    ts, pos, ang, dpos, dang = [], [], [], [], []
-    lines = text.split(LINE_END)
-    if lines and lines[-1] == "":
-        lines.pop()
-    i = 0
-    while i < len(lines):
-        head = lines[i].split(" ")
-        if len(head) != 2 or head[0] != FRAME_TAG or not head[1].isdigit():
-            raise ValueError(f"line {i + 1}: expected a frame marker 't N', got {lines[i]!r}")
-        ts.append(int(head[1]))
-        rows = lines[i + 1: i + 1 + num_objects]
-        if len(rows) != num_objects:
-            raise ValueError(f"frame {head[1]}: {len(rows)} object lines, expected {num_objects}")
-        vals = []
-        for k, row in enumerate(rows):
-            m = _OBJECT_LINE_RE.match(row)
-            if not m or int(m.group(1)) != k:
-                raise ValueError(f"line {i + 2 + k}: bad object line {row!r}")
-            vals.append([int(g) for g in m.groups()[1:]])
-        vals = np.array(vals, dtype=np.int64)
-        pos.append(vals[:, 0:2])
-        ang.append(vals[:, 2])
-        dpos.append(vals[:, 3:5])
-        dang.append(vals[:, 5])
-        i += 1 + num_objects
-    return ts, np.array(pos), np.array(ang), np.array(dpos), np.array(dang)

@@ -9,15 +9,16 @@ reproduces the training ids exactly (tested).
 
 from __future__ import annotations
 
-from physics_llm.tokenization.codec import QuantizedScene, frame_segments, render_header
+from physics_llm.tokenization.codec import QuantizedScene
+from physics_llm.tokenization.formats import TextFormat
 from physics_llm.tokenization.windows import tokenize_segments
 
 
 class PromptBuilder:
-    def __init__(self, tokenizer, header: dict):
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer, header: dict, fmt: TextFormat):
+        self.tokenizer, self.fmt = tokenizer, fmt
         bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-        self.ids: list[int] = bos + tokenize_segments(tokenizer, [render_header(header)])[0]
+        self.ids: list[int] = bos + tokenize_segments(tokenizer, [fmt.header_text(header)])[0]
 
     def add_forced(self, text: str) -> list[int]:
         """Append a forced segment (frame marker or an object's forced prefix); returns its ids."""
@@ -31,6 +32,6 @@ class PromptBuilder:
 
     def add_context_frame(self, q: QuantizedScene, t: int) -> None:
         """Append ground-truth frame ``t`` whole (forced and predicted parts)."""
-        texts = [text for pair in frame_segments(q, t) for text in pair]
+        texts = [text for pair in self.fmt.frame_segments(q, t) for text in pair]
         for ids in tokenize_segments(self.tokenizer, texts):
             self.ids += ids

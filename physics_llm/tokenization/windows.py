@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from physics_llm.packing import read_scene_ref, ref_file
-from physics_llm.tokenization.codec import QuantizedScene, frame_segments, quantize, render_header
+from physics_llm.tokenization.codec import QuantizedScene
+from physics_llm.tokenization.formats import TextFormat
 
 IGNORE_INDEX = -100  # label of tokens that carry no loss
 log = logging.getLogger(__name__)
@@ -47,13 +48,15 @@ class EncodedScene:
     header_ids: list[int]
     frame_ids: list[list[int]]
     frame_labels: list[list[int]]
+    first_frame: int = 0  # the scene frame of frame_ids[0]
 
 
-def encode_scene(tokenizer, q: QuantizedScene) -> EncodedScene:
-    """Tokenize every frame that has a successor (frames 0 .. T-2)."""
-    per_frame = [frame_segments(q, t) for t in range(q.num_frames - 1)]
+def encode_scene(tokenizer, q: QuantizedScene, fmt: TextFormat) -> EncodedScene:
+    """Tokenize every frame the format can write (``fmt.frame_range``: frames with a successor, and with a
+    predecessor when the format shows velocities)."""
+    per_frame = [fmt.frame_segments(q, t) for t in fmt.frame_range(q)]
     flat = [text for segs in per_frame for pair in segs for text in pair]
-    ids = iter(tokenize_segments(tokenizer, [render_header(q.header), *flat]))
+    ids = iter(tokenize_segments(tokenizer, [fmt.header_text(q.header), *flat]))
     header_ids = next(ids)
     frame_ids, frame_labels = [], []
     for segs in per_frame:
@@ -64,7 +67,7 @@ def encode_scene(tokenizer, q: QuantizedScene) -> EncodedScene:
             f_lab += [IGNORE_INDEX] * len(forced) + predicted
         frame_ids.append(f_ids)
         frame_labels.append(f_lab)
-    return EncodedScene(header_ids, frame_ids, frame_labels)
+    return EncodedScene(header_ids, frame_ids, frame_labels, fmt.first_frame)
 
 
 def cut_windows(enc: EncodedScene, max_len: int, bos_id: int | None, eos_id: int | None) -> list[dict]:
@@ -83,15 +86,15 @@ def cut_windows(enc: EncodedScene, max_len: int, bos_id: int | None, eos_id: int
         if end == start:
             break  # this frame alone does not fit
         windows.append({"input_ids": ids + post, "labels": labels + [IGNORE_INDEX] * len(post),
-                        "first_frame": start, "num_frames": end - start})
+                        "first_frame": enc.first_frame + start, "num_frames": end - start})
         start = end
     return windows
 
 
-def scene_windows(path: str | Path, tokenizer, max_len: int) -> list[dict]:
+def scene_windows(path: str | Path, tokenizer, max_len: int, fmt: TextFormat) -> list[dict]:
     """Windows of one scene: a JSONL file, or a packed ``<shard>::<scene_id>`` reference."""
-    q = quantize(read_scene_ref(path))
-    windows = cut_windows(encode_scene(tokenizer, q), max_len, tokenizer.bos_token_id, tokenizer.eos_token_id)
+    q = fmt.quantize(read_scene_ref(path))
+    windows = cut_windows(encode_scene(tokenizer, q, fmt), max_len, tokenizer.bos_token_id, tokenizer.eos_token_id)
     for w in windows:
         w.update(scenario_type=q.header["scenario_type"], difficulty=q.header["difficulty"], path=str(path))
     return windows
@@ -142,11 +145,11 @@ def pack_windows(windows: list[dict], max_len: int, pad_id: int) -> tuple[list[d
 # --------------------------------------------------------------------------- datasets
 
 
-def _windows_batch(batch: dict, tokenizer, max_len: int) -> dict:
+def _windows_batch(batch: dict, tokenizer, max_len: int, fmt: TextFormat) -> dict:
     out = {k: [] for k in ("input_ids", "labels", "scenario_type", "difficulty", "first_frame", "num_frames", "path")}
     for path in batch["path"]:
         try:
-            windows = scene_windows(path, tokenizer, max_len)
+            windows = scene_windows(path, tokenizer, max_len, fmt)
         except (OSError, ValueError, KeyError, TypeError) as e:  # a corrupt scene must not stop a long job
             log.warning("skipping %s: %s: %s", path, type(e).__name__, e)
             continue
@@ -156,9 +159,10 @@ def _windows_batch(batch: dict, tokenizer, max_len: int) -> dict:
     return out
 
 
-def _cache_key(paths: list[str], tokenizer, max_len: int) -> str:
+def _cache_key(paths: list[str], tokenizer, max_len: int, fmt: TextFormat) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([max_len, type(tokenizer).__name__, tokenizer.name_or_path, len(tokenizer)]).encode())
+    h.update(json.dumps([max_len, type(tokenizer).__name__, tokenizer.name_or_path, len(tokenizer),
+                         fmt.spec()]).encode())
     h.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
     for p in paths:
         st = ref_file(p).stat()
@@ -166,12 +170,12 @@ def _cache_key(paths: list[str], tokenizer, max_len: int) -> str:
     return h.hexdigest()[:16]
 
 
-def build_windows_dataset(paths: list[str | Path], tokenizer, max_len: int = 8192, num_proc: int | None = None,
-                          cache_dir: str | Path | None = None):
+def build_windows_dataset(paths: list[str | Path], tokenizer, fmt: TextFormat, max_len: int = 8192,
+                          num_proc: int | None = None, cache_dir: str | Path | None = None):
     """A ``datasets.Dataset`` of windows (input_ids, labels, scenario_type, difficulty, ...) from scene
-    files. Built with ``Dataset.map`` (``num_proc`` workers, Arrow files written in batches, so memory
-    stays bounded); with ``cache_dir`` the result is cached and reused while the files, tokenizer and
-    ``max_len`` are unchanged."""
+    files in text format ``fmt``. Built with ``Dataset.map`` (``num_proc`` workers, Arrow files written in
+    batches, so memory stays bounded); with ``cache_dir`` the result is cached and reused while the files,
+    tokenizer, format and ``max_len`` are unchanged."""
     import datasets
 
     paths = [str(p) for p in paths]
@@ -179,11 +183,11 @@ def build_windows_dataset(paths: list[str | Path], tokenizer, max_len: int = 819
     kwargs = {}
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        kwargs = {"cache_file_name": str(Path(cache_dir) / f"windows-{_cache_key(paths, tokenizer, max_len)}.arrow"),
+        kwargs = {"cache_file_name": str(Path(cache_dir) / f"windows-{_cache_key(paths, tokenizer, max_len, fmt)}.arrow"),
                   "load_from_cache_file": True}
     ds = ds.map(_windows_batch, batched=True, batch_size=4, remove_columns=["path"],
                 num_proc=num_proc if num_proc and num_proc > 1 else None,
-                fn_kwargs={"tokenizer": tokenizer, "max_len": max_len}, desc="cutting windows", **kwargs)
+                fn_kwargs={"tokenizer": tokenizer, "max_len": max_len, "fmt": fmt}, desc="cutting windows", **kwargs)
     missing = len(set(paths) - set(ds["path"]))
     if missing:
         log.warning("%d of %d scenes gave no window (unreadable, or header plus one frame exceeds %d tokens)",
