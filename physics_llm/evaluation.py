@@ -15,7 +15,7 @@ and the split falls back to ``HELD_OUT_TYPES``. Outputs in ``output_dir``:
   types and the label of every evaluated type), ``scenes`` (evaluated count and skipped files with
   reasons), ``decoding`` (format failures, generated tokens, window slides), ``model`` (null for
   baselines only) and ``baselines.<name>`` (each an :func:`~physics_llm.metrics.aggregate` result:
-  ``overall``, ``per_type``, ``per_category``, ``seen_vs_held_out``, with per-step curves and
+  ``overall``, ``per_type``, ``per_category``, ``per_difficulty``, ``seen_vs_held_out``, with per-step curves and
   bootstrap CIs), and ``per_scene`` (the per-scene records of the model and of each baseline).
 - ``predictions/<type>_scene_XXXXXXXX.txt``: the text of the rollout as the model saw and wrote it,
   from the first predicted frame's marker on (forced parts written by the harness, predicted parts by
@@ -375,6 +375,8 @@ def write_report(metrics: dict, path: str | Path) -> Path:
         rows = _table_rows(metrics, "seen_vs_held_out", split)
         if rows:
             lines += [f"## {split.replace('_', '-').capitalize()} types", "", *_md_table(rows), ""]
+    for d in sorted(_first(metrics).get("per_difficulty", {}), key=int):
+        lines += [f"## Difficulty {d}", "", *_md_table(_table_rows(metrics, "per_difficulty", d)), ""]
     lines += ["## Per type", "", "Mean RMSE (px) / skill vs CV (scenes); CIs per type are in metrics.json.", ""]
     names = list(_results(metrics))
     rows = []

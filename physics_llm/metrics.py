@@ -118,7 +118,8 @@ def score_rollout(q: QuantizedScene, pred_pos, pred_angle, context: int, *, scen
     out = scene_metrics(q.pos[sl], pred_pos, q.angle[sl], pred_angle, last_context_pos=q.pos[context - 1],
                         masses=masses_from_header(q.header), dt=float(q.header["dt"]),
                         format_failures=format_failures, pos_scale=q.pos_scale, **kw)
-    return {"scene_id": scene_id, "scenario_type": q.header["scenario_type"], **out}
+    return {"scene_id": scene_id, "scenario_type": q.header["scenario_type"],
+            "difficulty": q.header.get("difficulty"), **out}
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -187,7 +188,8 @@ def _groups(records: list[dict], key) -> dict[str, list[dict]]:
 def aggregate(records: list[dict], *, cv_records: list[dict] | None = None,
               trained_types: Iterable[str] | None = None, seed: int = 0, n_boot: int = 1000) -> dict:
     """Summaries of per-scene results (from :func:`score_rollout`: each has ``scene_id``,
-    ``scenario_type`` and the scalar metrics): overall, per type, per category and seen vs held-out,
+    ``scenario_type``, optionally ``difficulty``, and the scalar metrics): overall, per type, per category,
+    per difficulty (records without one are left out of it) and seen vs held-out,
     each with means and bootstrap 95% CIs over scenes. With ``cv_records`` (constant velocity on the
     same scenes, matched by ``scene_id``) every group also gets ``skill_vs_cv``.
 
@@ -217,5 +219,7 @@ def aggregate(records: list[dict], *, cv_records: list[dict] | None = None,
         "overall": _summary(records, cv, seed, n_boot),
         "per_type": summarize(_groups(records, lambda r: r["scenario_type"])),
         "per_category": summarize(_groups(records, lambda r: get_scenario(r["scenario_type"]).category)),
+        "per_difficulty": summarize(_groups([r for r in records if r.get("difficulty") is not None],
+                                            lambda r: str(r["difficulty"]))),
         "seen_vs_held_out": summarize(_groups(records, lambda r: "held_out" if held_out(r["scenario_type"]) else "seen")),
     }

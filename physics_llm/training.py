@@ -3,8 +3,17 @@
 ``train_scratch.py`` and ``train_finetune.py`` differ only in how they build the model and the
 tokenizer; both call :func:`run_curriculum`, which for each stage selects scenes (headers only),
 cuts windows with loss masks on predicted parts (:mod:`physics_llm.tokenization.windows`), trains
-with Hugging Face ``Trainer`` (warmup + cosine, gradient accumulation, checkpointing, bf16 where
-the hardware has it) and records the resolved config and the scenario types next to the weights.
+with Hugging Face ``Trainer`` (gradient accumulation, checkpointing, bf16 where the hardware has it)
+and records the resolved config and the scenario types next to the weights.
+
+Schedule (``--schedule``). ``continuous`` (the default with ``--max-steps``): one warmup + cosine over
+all stages' steps and one AdamW state, carried from stage to stage (across processes too: a resumed run
+reloads the optimizer state of the previous stage's last checkpoint), so the learning rate falls once
+instead of restarting at every stage. ``per_stage``: every stage restarts warmup, cosine and AdamW (the
+behaviour before the curriculum had one schedule; also what ``--max-steps -1`` gets, since the total is
+not known in advance). ``train_log.jsonl`` counts one global ``step`` over all stages (``stage_step``
+within a stage). With ``--val-dir``, a fixed set of validation windows (seen types only unless
+``--include-held-out``) is scored every ``--eval-steps`` and logged as ``eval_loss``.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -30,6 +40,7 @@ from physics_llm.tokenization.windows import IGNORE_INDEX, build_windows_dataset
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("adamw_torch", "adamw_8bit")
+SCHEDULES = ("continuous", "per_stage")
 # --help text of the TrainConfig flags; each script adds or overrides its own.
 TRAIN_HELP = {
     "data_dir": "training scenes (<type>/scene_*.jsonl, or Parquet shards from pack_dataset.py)",
@@ -38,7 +49,12 @@ TRAIN_HELP = {
     "lr": "peak learning rate",
     "max_steps": "optimizer steps over all stages (-1: --epochs-per-stage epochs per stage)",
     "max_seq_length": "tokens per window (header + whole frames)",
-    "warmup_steps": "linear warmup steps (then cosine decay), per stage",
+    "warmup_steps": "linear warmup steps, then cosine decay (over all stages with --schedule continuous)",
+    "schedule": "continuous: one warmup + cosine and one AdamW state over all stages (needs --max-steps); "
+                "per_stage: each stage restarts them",
+    "val_dir": "validation scenes: a fixed set of their windows is scored every --eval-steps (eval_loss)",
+    "eval_steps": "optimizer steps between validation losses (with --val-dir)",
+    "max_val_scenes": "validation scenes scored (the first of each type, seen types only)",
     "curriculum_stages": "difficulty stages 1..5; stage k trains on difficulty <= ceil(5(k+1)/N)",
     "include_held_out": "train on held-out scenario types too (they are skipped by default)",
     "optimizer": "adamw_torch or adamw_8bit (bitsandbytes, CUDA)",
@@ -80,11 +96,22 @@ class TrainConfig:
     wandb_project: str | None = None
     resume: bool = False
     text_format: str = DEFAULT_FORMAT
+    schedule: str = "continuous"
+    val_dir: str | None = None
+    eval_steps: int = 50
+    max_val_scenes: int = 32
     seed: int = 0
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the offending flag."""
         check_format_flag(self.text_format)
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if self.val_dir is not None and not Path(self.val_dir).is_dir():
+            raise ValueError(f"--val-dir {self.val_dir} is not a directory")
+        if self.eval_steps < 1 or self.max_val_scenes < 1:
+            raise ValueError(f"--eval-steps and --max-val-scenes must be >= 1, got {self.eval_steps}, "
+                             f"{self.max_val_scenes}")
         if not Path(self.data_dir).is_dir():
             raise ValueError(f"--data-dir {self.data_dir} is not a directory")
         for flag, value in (("--batch-size", self.batch_size), ("--grad-accum", self.grad_accum),
@@ -141,15 +168,17 @@ def wandb_report_to(project: str | None, probe_timeout: float = 3.0) -> list[str
 
 
 class JsonlLogCallback(TrainerCallback):
-    """Appends every Trainer log record (loss, learning rate, ...) to ``train_log.jsonl``."""
+    """Appends every Trainer log record (loss, eval_loss, learning rate, ...) to ``train_log.jsonl``, with the
+    global ``step`` over all stages (``offset`` + the stage's own ``stage_step``)."""
 
-    def __init__(self, path: Path, stage: int):
-        self.path, self.stage = path, stage
+    def __init__(self, path: Path, stage: int, offset: int = 0):
+        self.path, self.stage, self.offset = path, stage, offset
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
             with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"stage": self.stage, "step": state.global_step, **logs}) + "\n")
+                f.write(json.dumps({"stage": f"stage{self.stage}", "step": self.offset + state.global_step,
+                                    "stage_step": state.global_step, **logs}) + "\n")
 
 
 # --------------------------------------------------------------------------- data
@@ -235,7 +264,52 @@ class PhysicsTrainer(Trainer):
         return self.optimizer
 
 
-def training_arguments(cfg: TrainConfig, stage_dir: Path, max_steps: int, report_to: list[str]) -> TrainingArguments:
+def continuous_schedule(optimizer, total_steps: int, warmup_steps: int, offset: int):
+    """Linear warmup then cosine decay to 0 over ``total_steps`` global steps, starting at global step
+    ``offset`` (the steps of the stages before): one stage's view of the one schedule of the run."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    def factor(step: int) -> float:
+        g = offset + step
+        if g < warmup_steps:
+            return (g + 1) / max(1, warmup_steps)
+        progress = min(1.0, (g - warmup_steps) / max(1, total_steps - warmup_steps))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return LambdaLR(optimizer, factor)
+
+
+def _load_optimizer_state(optimizer, stage_dir: Path) -> bool:
+    """Load the AdamW state of ``stage_dir``'s last Trainer checkpoint into ``optimizer``; False if none."""
+    last = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    path = Path(last) / "optimizer.pt" if last else None
+    if path is None or not path.exists():
+        return False
+    optimizer.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return True
+
+
+def validation_dataset(cfg: TrainConfig, tokenizer, fmt: TextFormat, trained_types: set[str], cache_dir: Path):
+    """A fixed set of validation windows: the first scenes of each type the run trains on (so held-out types
+    only with ``--include-held-out``), ``cfg.max_val_scenes`` in all, cut like training windows."""
+    records = sorted((r for r in scan_headers(cfg.val_dir) if r.scenario_type in trained_types),
+                     key=lambda r: (r.scenario_type, r.path))
+    by_type: dict[str, list] = {}
+    for r in records:
+        by_type.setdefault(r.scenario_type, []).append(r)
+    per_type = max(1, math.ceil(cfg.max_val_scenes / max(1, len(by_type))))
+    chosen = [r for rs in by_type.values() for r in rs[:per_type]][:cfg.max_val_scenes]
+    if not chosen:
+        log.warning("--val-dir %s: no validation scene of a trained type; no validation loss", cfg.val_dir)
+        return None
+    ds = build_windows_dataset([r.path for r in chosen], tokenizer, fmt, cfg.max_seq_length, 1, cache_dir)
+    log.info("validation: %d windows of %d scenes (%d types) every %d steps", ds.num_rows, len(chosen),
+             len(by_type), cfg.eval_steps)
+    return ds.select_columns(["input_ids", "labels"]) if ds.num_rows else None
+
+
+def training_arguments(cfg: TrainConfig, stage_dir: Path, max_steps: int, report_to: list[str],
+                       evaluate: bool = False) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(stage_dir),
         per_device_train_batch_size=cfg.batch_size,
@@ -248,6 +322,9 @@ def training_arguments(cfg: TrainConfig, stage_dir: Path, max_steps: int, report
         lr_scheduler_type="cosine",
         logging_steps=cfg.logging_steps,
         save_steps=cfg.save_steps,
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=cfg.eval_steps if evaluate else None,
+        per_device_eval_batch_size=cfg.batch_size,
         save_total_limit=2,
         seed=cfg.seed,
         data_seed=cfg.seed,
@@ -297,35 +374,65 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
     save_format(out, fmt)
     log.info("text format: %s", fmt)
     report_to = wandb_report_to(cfg.wandb_project)
+    plan = [select_stage(records, stage, cfg.curriculum_stages, cfg.max_examples_per_stage, cfg.seed)
+            for stage in range(cfg.curriculum_stages)]
+    for stage in range(1, cfg.curriculum_stages):
+        if plan[stage] and {r.path for r in plan[stage]} == {r.path for r in plan[stage - 1]}:
+            log.warning("stage%d selects the same %d scenes as stage%d (no scene of difficulty %d..%d in --data-dir): "
+                        "it trains on them again", stage, len(plan[stage]), stage - 1,
+                        stage_max_difficulty(stage - 1, cfg.curriculum_stages) + 1,
+                        stage_max_difficulty(stage, cfg.curriculum_stages))
+    continuous = cfg.schedule == "continuous" and cfg.max_steps > 0
+    if cfg.schedule == "continuous" and not continuous:
+        log.warning("--schedule continuous needs --max-steps (the total is unknown with epochs): every stage "
+                    "restarts warmup, cosine and AdamW")
+    offsets = [sum(stage_steps(cfg, j) for j in range(k)) for k in range(cfg.curriculum_stages)]
+    optimizer = make_optimizer(model, cfg) if continuous else None
+    val = None
+    if cfg.val_dir is not None:
+        val = validation_dataset(cfg, tokenizer, fmt, {r.scenario_type for r in records}, out / "cache")
     summaries = []
     for stage in range(cfg.curriculum_stages):
-        stage_dir = out / f"stage{stage}"
+        name = f"stage{stage}"
+        stage_dir = out / name
         done = stage_dir / STAGE_DONE
         if cfg.resume and done.exists():
             summaries.append(json.loads(done.read_text(encoding="utf-8")))
-            log.info("stage %d already complete, skipping (resume)", stage)
+            log.info("%s already complete, skipping (resume)", name)
             continue
-        chosen = select_stage(records, stage, cfg.curriculum_stages, cfg.max_examples_per_stage, cfg.seed)
+        chosen = plan[stage]
         ceiling = stage_max_difficulty(stage, cfg.curriculum_stages)
         if not chosen:
-            raise ValueError(f"stage {stage}: no scenes of difficulty <= {ceiling} in --data-dir {cfg.data_dir}")
+            raise ValueError(f"{name}: no scenes of difficulty <= {ceiling} in --data-dir {cfg.data_dir}")
         dataset = stage_dataset([r.path for r in chosen], tokenizer, cfg, out / "cache", fmt)
         if dataset.num_rows == 0:
-            raise ValueError(f"stage {stage}: no scene fits --max-seq-length {cfg.max_seq_length} with one frame")
-        log.info("stage %d/%d: difficulty <= %d, %d scenes of %d types, %d training rows", stage + 1,
+            raise ValueError(f"{name}: no scene fits --max-seq-length {cfg.max_seq_length} with one frame")
+        log.info("%s (%d of %d): difficulty <= %d, %d scenes of %d types, %d training rows", name, stage + 1,
                  cfg.curriculum_stages, ceiling, len(chosen), len({r.scenario_type for r in chosen}), dataset.num_rows)
         steps = stage_steps(cfg, stage)
         save_resolved_config(cfg, stage_dir / RESOLVED_CONFIG, stage=stage, max_difficulty=ceiling,
-                             scenes=len(chosen), rows=dataset.num_rows, stage_max_steps=steps)
+                             scenes=len(chosen), rows=dataset.num_rows, stage_max_steps=steps,
+                             first_global_step=offsets[stage] if continuous else None)
         record_training_types(stage_dir, chosen)
         save_format(stage_dir, fmt)
-        trainer = PhysicsTrainer(model=model, args=training_arguments(cfg, stage_dir, steps, report_to),
-                                 train_dataset=dataset, data_collator=WindowCollator(tokenizer.pad_token_id),
-                                 processing_class=tokenizer, train_config=cfg,
-                                 callbacks=[JsonlLogCallback(out / "train_log.jsonl", stage), *(callbacks or [])])
         resume_from = get_last_checkpoint(str(stage_dir)) if cfg.resume and stage_dir.is_dir() else None
+        optimizers = (None, None)
+        if continuous:
+            if stage > 0 and resume_from is None and not optimizer.state:  # a new process after a finished stage
+                if _load_optimizer_state(optimizer, out / f"stage{stage - 1}"):
+                    log.info("%s: AdamW state continues from stage%d's last checkpoint", name, stage - 1)
+                else:
+                    log.warning("%s: no optimizer state of stage%d found; AdamW restarts", name, stage - 1)
+            optimizers = (optimizer, continuous_schedule(optimizer, cfg.max_steps, cfg.warmup_steps, offsets[stage]))
+        trainer = PhysicsTrainer(model=model, args=training_arguments(cfg, stage_dir, steps, report_to, val is not None),
+                                 train_dataset=dataset, eval_dataset=val,
+                                 data_collator=WindowCollator(tokenizer.pad_token_id),
+                                 processing_class=tokenizer, train_config=cfg, optimizers=optimizers,
+                                 callbacks=[JsonlLogCallback(out / "train_log.jsonl", stage,
+                                                             offsets[stage] if continuous else 0),
+                                            *(callbacks or [])])
         if resume_from:
-            log.info("resuming stage %d from %s", stage, resume_from)
+            log.info("resuming %s from %s", name, resume_from)
         result = trainer.train(resume_from_checkpoint=resume_from)
         check_ranks_agree(trainer)
         trainer.save_model(str(stage_dir))  # saves on the main process only
@@ -333,11 +440,12 @@ def run_curriculum(cfg: TrainConfig, model, tokenizer, callbacks: list | None = 
             tokenizer.save_pretrained(str(stage_dir))
         summary = {"stage": stage, "max_difficulty": ceiling, "scenes": len(chosen), "rows": dataset.num_rows,
                    "steps": result.global_step, "train_loss": result.training_loss,
-                   "final_loss": _last_logged_loss(trainer)}
+                   "final_loss": _last_logged_loss(trainer), "final_eval_loss": _last_logged_loss(trainer, "eval_loss"),
+                   "schedule": "continuous" if continuous else "per_stage"}
         if trainer.is_world_process_zero():
             done.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        log.info("stage %d (difficulty <= %d) done: %d steps, mean loss %.4f, last logged loss %s", stage, ceiling,
-                 result.global_step, result.training_loss, summary["final_loss"])
+        log.info("%s (difficulty <= %d) done: %d steps, mean loss %.4f, last logged loss %s, eval loss %s", name,
+                 ceiling, result.global_step, result.training_loss, summary["final_loss"], summary["final_eval_loss"])
         trainer.accelerator.wait_for_everyone()
         summaries.append(summary)
     return summaries
@@ -356,8 +464,8 @@ def check_ranks_agree(trainer) -> None:
     log.info("all %d ranks hold identical parameters (checksum %.9f)", acc.num_processes, sums[0].item())
 
 
-def _last_logged_loss(trainer) -> float | None:
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+def _last_logged_loss(trainer, key: str = "loss") -> float | None:
+    losses = [h[key] for h in trainer.state.log_history if key in h]
     return losses[-1] if losses else None
 
 
