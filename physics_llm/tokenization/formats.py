@@ -15,7 +15,7 @@ Each object line is a forced part the harness writes and a predicted part the mo
     (at rest)         4 2000 115 0|0 0 0                  a zero velocity is not written: the forced part ends early
 
 In the velocity formats the dynamics (velocities, their changes, the harness state) are in ``1 / pos_scale`` px
-(0.01 px by default: gravity is an exact ``-25`` per frame) while the forced *positions* are shown in
+(0.01 px by default: gravity is ``-25`` per frame, give or take the data's rounding) while the forced *positions* are shown in
 ``1 / shown_pos_scale`` px (0.1 px by default, two tokens shorter per object: contacts do not need more, and the
 harness keeps the exact position). Together with the rest shorthand (about a quarter of object-frames are at
 rest) and the ``walls`` header line this keeps the budget of DESIGN.md 5.4 (<= 32 tokens per object-frame).
@@ -27,7 +27,7 @@ The harness state of an object is its position, unwrapped angle and velocity (it
     velocity_change:               v' = v + predicted         x' = x + v'
 
 So in ``velocity_change`` predicting ``0 0 0`` is constant velocity and the free-flight target is gravity itself
-(``-25`` per frame at 0.01 px). A format that shows the velocity needs frame ``t - 1`` to write frame ``t``:
+(``-25`` per frame at 0.01 px; ``-24 .. -26`` in the data, whose positions are rounded to 0.01 px). A format that shows the velocity needs frame ``t - 1`` to write frame ``t``:
 :attr:`first_frame` is 1, and a rollout with ``K`` context frames shows frames ``1 .. K-2`` whole.
 """
 
