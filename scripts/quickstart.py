@@ -33,6 +33,7 @@ from physics_llm.config import ConfigError, config_parser, require, resolve_conf
 from physics_llm.evaluation import METRICS_FILE, REPORT_FILE, results_table
 from physics_llm.scenarios import list_scenarios, seen_types
 from physics_llm.tokenization.formats import DEFAULT_FORMAT, check_format_flag
+from physics_llm.training import SCHEDULES
 
 log = logging.getLogger("quickstart")
 MODELS = ("scratch", "finetune")
@@ -59,6 +60,9 @@ class QuickstartConfig:
     rollout_frames: int = 20
     eval_batch_size: int = 1
     text_format: str = DEFAULT_FORMAT
+    schedule: str = "continuous"
+    eval_steps: int = 150
+    max_val_scenes: int = 8
 
     def check(self) -> None:
         check_format_flag(self.text_format)
@@ -67,6 +71,7 @@ class QuickstartConfig:
                             ("--val-scenes-per-type", self.val_scenes_per_type), ("--max-steps", self.max_steps),
                             ("--num-workers", self.num_workers), ("--batch-size", self.batch_size)):
             require(value >= 1, f"{flag} must be >= 1, got {value}")
+        require(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         require(1 <= self.max_difficulty <= 5, f"--max-difficulty must be 1..5, got {self.max_difficulty}")
 
 
@@ -90,6 +95,9 @@ HELP = {
     "rollout_frames": "predicted frames in the evaluation",
     "eval_batch_size": "scenes rolled out together",
     "text_format": "text format the model trains on and is evaluated in (docs/text_format.md)",
+    "schedule": "continuous (one warmup + cosine over all stages) or per_stage",
+    "eval_steps": "steps between validation losses during training (seen-type validation scenes)",
+    "max_val_scenes": "validation scenes in the training-time validation loss",
 }
 
 
@@ -137,13 +145,15 @@ def steps(cfg: QuickstartConfig) -> list[tuple[str, list[str]]]:
                     "--batch-size", str(cfg.batch_size), "--grad-accum", "1", "--lr", str(cfg.lr),
                     "--max-seq-length", str(cfg.max_seq_length), "--curriculum-stages", str(cfg.curriculum_stages),
                     "--logging-steps", "25", "--save-steps", "100", "--seed", str(cfg.seed), "--resume",
-                    "--text-format", cfg.text_format]
+                    "--text-format", cfg.text_format, "--schedule", cfg.schedule, "--val-dir", str(val),
+                    "--eval-steps", str(cfg.eval_steps), "--max-val-scenes", str(cfg.max_val_scenes)]
     if cfg.model == "scratch":
         out.append(("train_scratch", [*train_common, "--model-size", cfg.model_size, "--warmup-steps", "20"]))
     else:
         base = root / "tiny-lfm2"
         out.append(("make_tiny_lfm2", ["--output-dir", str(base), "--data-dir", str(train),
-                                        "--text-format", cfg.text_format]))
+                                        "--text-format", cfg.text_format, "--schedule", cfg.schedule, "--val-dir", str(val),
+                    "--eval-steps", str(cfg.eval_steps), "--max-val-scenes", str(cfg.max_val_scenes)]))
         out.append(("train_finetune", [*train_common, "--base-model", str(base)]))
     out.append(("run_evaluation", ["--model", cfg.model, "--checkpoint", str(ckpt), "--val-dir", str(val),
                                    "--output-dir", str(evaluation), "--context-frames", str(cfg.context_frames),
@@ -203,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
           f"  data/train, data/val             scenes (JSONL), validated with --check-physics\n"
           f"  checkpoint/stage*/              weights (safetensors), tokenizer, train_config.json, training_types.json,\n"
           f"                                  text_format.json\n"
-          f"  checkpoint/train_log.jsonl      loss curve\n"
+          f"  checkpoint/train_log.jsonl      loss curve (training and validation, one global step)\n"
           f"  evaluation/{METRICS_FILE}        every number above, per type / category / horizon step\n"
           f"  evaluation/{REPORT_FILE}           tables: model vs baselines, seen vs held-out, per type\n"
           f"  evaluation/error_vs_horizon.png\n"
