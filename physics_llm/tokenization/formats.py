@@ -15,10 +15,11 @@ Each object line is a forced part the harness writes and a predicted part the mo
     (at rest)         4 2000 115 0|0 0 0                  a zero velocity is not written: the forced part ends early
 
 In the velocity formats the dynamics (velocities, their changes, the harness state) are in ``1 / pos_scale`` px
-(0.01 px by default: gravity is ``-25`` per frame, give or take the data's rounding) while the forced *positions* are shown in
-``1 / shown_pos_scale`` px (0.1 px by default, two tokens shorter per object: contacts do not need more, and the
-harness keeps the exact position). Together with the rest shorthand (about a quarter of object-frames are at
-rest) and the ``walls`` header line this keeps the budget of DESIGN.md 5.4 (<= 32 tokens per object-frame).
+(0.01 px by default: gravity is ``-25`` per frame, give or take the data's rounding) while the forced
+*positions* are shown in ``1 / shown_pos_scale`` px (0.1 px by default, two tokens shorter per object: contacts
+do not need more, and the harness keeps the exact position). Together with the rest shorthand (about a quarter
+of object-frames are at rest) and the ``walls`` header line this keeps the token budget (<= 32 tokens per
+object-frame; docs/text_format.md).
 
 The harness state of an object is its position, unwrapped angle and velocity (its last displacement,
 ``v_t = x_t - x_{t-1}``, exact integers in the format's units). One frame's update, exact in integers::
@@ -27,8 +28,9 @@ The harness state of an object is its position, unwrapped angle and velocity (it
     velocity_change:               v' = v + predicted         x' = x + v'
 
 So in ``velocity_change`` predicting ``0 0 0`` is constant velocity and the free-flight target is gravity itself
-(``-25`` per frame at 0.01 px; ``-24 .. -26`` in the data, whose positions are rounded to 0.01 px). A format that shows the velocity needs frame ``t - 1`` to write frame ``t``:
-:attr:`first_frame` is 1, and a rollout with ``K`` context frames shows frames ``1 .. K-2`` whole.
+(``-25`` per frame at 0.01 px; ``-24 .. -26`` in the data, whose positions are rounded to 0.01 px). A format
+that shows the velocity needs frame ``t - 1`` to write frame ``t``: :attr:`first_frame` is 1, and a rollout
+with ``K`` context frames shows frames ``1 .. K-2`` whole.
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ from typing import Callable
 import numpy as np
 
 from physics_llm.scene_format import Scene
-from physics_llm.tokenization.codec import (FORCED_END, LINE_END, MAX_DIGITS, POS_SCALE, QuantizedScene, frame_marker,
-                                            quantize, render_header, unwrap_near, wrap_angle)
+from physics_llm.tokenization.codec import (DATA_POS_SCALE, FORCED_END, LINE_END, MAX_DIGITS, POS_SCALE,
+                                            QuantizedScene, frame_marker, quantize, render_header, unwrap_near,
+                                            wrap_angle)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,9 @@ class TextFormat:
         return format_string(self.name, self.params)
 
     def __post_init__(self):
+        if self.pos_scale not in (1, 10, DATA_POS_SCALE):
+            raise ValueError(f"text format {self.name}: pos_scale must be 1, 10 or {DATA_POS_SCALE} text units per "
+                             f"px (the data holds 0.01 px), got {self.pos_scale}")
         shown = self.shown_pos_scale or self.pos_scale
         if shown > self.pos_scale or self.pos_scale % shown:
             raise ValueError(f"text format {self.name}: shown_pos_scale {shown} must divide pos_scale {self.pos_scale}")

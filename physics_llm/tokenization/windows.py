@@ -183,7 +183,8 @@ def build_windows_dataset(paths: list[str | Path], tokenizer, fmt: TextFormat, m
     kwargs = {}
     if cache_dir is not None:
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        kwargs = {"cache_file_name": str(Path(cache_dir) / f"windows-{_cache_key(paths, tokenizer, max_len, fmt)}.arrow"),
+        key = _cache_key(paths, tokenizer, max_len, fmt)
+        kwargs = {"cache_file_name": str(Path(cache_dir) / f"windows-{key}.arrow"),
                   "load_from_cache_file": True}
     ds = ds.map(_windows_batch, batched=True, batch_size=4, remove_columns=["path"],
                 num_proc=num_proc if num_proc and num_proc > 1 else None,
