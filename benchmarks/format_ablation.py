@@ -9,7 +9,8 @@ wall time). Data: ``--data-dir`` / ``--val-dir``, or generated like the quicksta
 Printed as JSON, per format: tokens per object-frame of the validation scenes with PhysicsTokenizer, the share
 of them whose header + 10 context frames + 1 predicted frame fits 8192 tokens and the model's window, the final
 logged masked training loss, rollout position RMSE (px, bootstrap 95 % CI) seen / held-out for the model and
-the three baselines (each in the format's own units, from the same ground truth), skill vs constant velocity,
+the three baselines (each in the format's own units, from the same ground truth), skill vs constant velocity
+(1 - MSE / MSE(CV), with its paired bootstrap CI over scenes),
 format failures, and wall times (of the run that trained / evaluated, kept in ``<work-dir>/<format>/timing.json``
 so that a resumed run reports them too).
 
@@ -101,8 +102,11 @@ def _split(agg: dict, split: str) -> dict | None:
     if s is None:
         return None
     out = {"rmse": round(s["rmse"]["mean"], 3), "rmse_ci95": [round(x, 3) for x in s["rmse"]["ci95"]]}
-    if s.get("skill_vs_cv") is not None:
-        out["skill_vs_cv"] = round(s["skill_vs_cv"]["mean"], 4)
+    skill = s.get("skill_vs_cv")
+    if skill is not None and skill.get("mean") is not None:
+        out["skill_vs_cv"] = round(skill["mean"], 4)
+        if skill.get("ci95"):  # paired over scenes: a tie with constant velocity is 0 inside it
+            out["skill_vs_cv_ci95"] = [round(x, 4) for x in skill["ci95"]]
     return out
 
 
