@@ -101,7 +101,8 @@ def _split(agg: dict, split: str) -> dict | None:
     s = agg["seen_vs_held_out"].get(split)
     if s is None:
         return None
-    out = {"rmse": round(s["rmse"]["mean"], 3), "rmse_ci95": [round(x, 3) for x in s["rmse"]["ci95"]]}
+    ci = s["rmse"]["ci95"]  # None with a single scene
+    out = {"rmse": round(s["rmse"]["mean"], 3), "rmse_ci95": [round(x, 3) for x in ci] if ci else None}
     skill = s.get("skill_vs_cv")
     if skill is not None and skill.get("mean") is not None:
         out["skill_vs_cv"] = round(skill["mean"], 4)
