@@ -1,8 +1,8 @@
 """Which text format can a model learn? One training run per format on the same data, model, steps and seed.
 
-For each ``--formats`` entry: ``scripts/train_scratch.py`` (the quickstart's recipe unless flags say otherwise)
-then ``scripts/run_evaluation.py`` on the same validation scenes, each as its own process (clean state, honest
-wall time). Data: ``--data-dir`` / ``--val-dir``, or generated like the quickstart's (12 scenes per seen type,
+For each ``--formats`` entry: ``scripts/train_scratch.py`` (the quickstart's model, 450 steps in 3 stages unless
+flags say otherwise) then ``scripts/run_evaluation.py`` on the same validation scenes, each as its own process
+(clean state, honest wall time). Data: ``--data-dir`` / ``--val-dir``, or generated like the quickstart's (12 scenes per seen type,
 2 per type for validation, difficulty 1-3, seeds 42 / 1234) under ``--work-dir``. Everything stays under
 ``--work-dir`` and a re-run resumes (finished trainings and evaluations are reused).
 

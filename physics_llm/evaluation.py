@@ -404,19 +404,25 @@ def _decoding_lines(metrics: dict) -> list[str]:
 
 
 def results_table(metrics: dict) -> str:
-    """A compact plain-text table (model vs baselines, overall / seen / held-out) for the console."""
+    """A compact plain-text table (model vs baselines, overall / seen / held-out) for the console, with the
+    bootstrap 95 % CIs over scenes of the RMSE and of the skill (paired: a tie with constant velocity is 0
+    inside the skill's CI)."""
     groups = [("overall", None)] + [("seen_vs_held_out", s) for s in SPLITS
                                     if s in _first(metrics)["seen_vs_held_out"]]
-    lines = [f"{'':24} {'scenes':>6} {'RMSE px':>9} {'acc':>7} {'skill':>9}"]
+    lines = [f"{'':24} {'scenes':>6} {'RMSE px':>9} {'95% CI':>17} {'acc':>7} {'skill':>9} {'95% CI':>19}"]
     for group, key in groups:
         lines.append(f"[{key or group}]")
         for name, agg in _results(metrics).items():
             s = agg[group] if key is None else agg[group][key]
             rmse, acc = s["rmse"]["mean"], s["accuracy"]["mean"]
-            skill = (s.get("skill_vs_cv") or {}).get("mean")
-            lines.append(f"  {name:22} {s['num_scenes']:>6} {_num(rmse, '9.3f')} {_num(acc, '7.1%')} "
-                         f"{_num(skill, '9.3g')}")
+            skill = s.get("skill_vs_cv") or {}
+            lines.append(f"  {name:22} {s['num_scenes']:>6} {_num(rmse, '9.3f')} {_ci(s['rmse'].get('ci95'), '.2f'):>17} "
+                         f"{_num(acc, '7.1%')} {_num(skill.get('mean'), '9.3g')} {_ci(skill.get('ci95'), '.3g'):>19}")
     return "\n".join(lines)
+
+
+def _ci(ci, spec: str) -> str:
+    return f"[{format(ci[0], spec)}, {format(ci[1], spec)}]" if ci and None not in ci else ""
 
 
 def _num(x, spec: str) -> str:
