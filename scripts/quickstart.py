@@ -51,7 +51,7 @@ class QuickstartConfig:
     val_seed: int = 1234
     num_workers: int = 2
     model_size: str = "tiny"
-    max_steps: int = 300
+    max_steps: int = 360
     batch_size: int = 8
     lr: float = 3e-3
     max_seq_length: int = 2048
@@ -61,7 +61,7 @@ class QuickstartConfig:
     eval_batch_size: int = 1
     text_format: str = DEFAULT_FORMAT
     schedule: str = "continuous"
-    eval_steps: int = 100
+    eval_steps: int = 120
     max_val_scenes: int = 4
 
     def check(self) -> None:
@@ -84,7 +84,7 @@ HELP = {
     "frames_per_scene": "frames per scene",
     "seed": "training-set seed (the model's seed too)",
     "val_seed": "validation-set seed",
-    "num_workers": "processes for generation and validation",
+    "num_workers": "processes for generation, validation and cutting training windows",
     "model_size": "scratch GPT size (see physics_llm/models/sizes.py)",
     "max_steps": "optimizer steps over all curriculum stages",
     "batch_size": "training windows per step",
@@ -145,6 +145,7 @@ def steps(cfg: QuickstartConfig) -> list[tuple[str, list[str]]]:
                     "--batch-size", str(cfg.batch_size), "--grad-accum", "1", "--lr", str(cfg.lr),
                     "--max-seq-length", str(cfg.max_seq_length), "--curriculum-stages", str(cfg.curriculum_stages),
                     "--logging-steps", "25", "--save-steps", "100", "--seed", str(cfg.seed), "--resume",
+                    "--num-workers", str(cfg.num_workers),
                     "--text-format", cfg.text_format, "--schedule", cfg.schedule, "--val-dir", str(val),
                     "--eval-steps", str(cfg.eval_steps), "--max-val-scenes", str(cfg.max_val_scenes)]
     if cfg.model == "scratch":
@@ -152,7 +153,8 @@ def steps(cfg: QuickstartConfig) -> list[tuple[str, list[str]]]:
     else:
         base = root / "tiny-lfm2"
         out.append(("make_tiny_lfm2", ["--output-dir", str(base), "--data-dir", str(train),
-                                        "--text-format", cfg.text_format, "--schedule", cfg.schedule, "--val-dir", str(val),
+                                        "--num-workers", str(cfg.num_workers),
+                    "--text-format", cfg.text_format, "--schedule", cfg.schedule, "--val-dir", str(val),
                     "--eval-steps", str(cfg.eval_steps), "--max-val-scenes", str(cfg.max_val_scenes)]))
         out.append(("train_finetune", [*train_common, "--base-model", str(base)]))
     out.append(("run_evaluation", ["--model", cfg.model, "--checkpoint", str(ckpt), "--val-dir", str(val),
