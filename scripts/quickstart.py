@@ -153,9 +153,7 @@ def steps(cfg: QuickstartConfig) -> list[tuple[str, list[str]]]:
     else:
         base = root / "tiny-lfm2"
         out.append(("make_tiny_lfm2", ["--output-dir", str(base), "--data-dir", str(train),
-                                        "--num-workers", str(cfg.num_workers),
-                    "--text-format", cfg.text_format, "--schedule", cfg.schedule, "--val-dir", str(val),
-                    "--eval-steps", str(cfg.eval_steps), "--max-val-scenes", str(cfg.max_val_scenes)]))
+                                        "--text-format", cfg.text_format]))
         out.append(("train_finetune", [*train_common, "--base-model", str(base)]))
     out.append(("run_evaluation", ["--model", cfg.model, "--checkpoint", str(ckpt), "--val-dir", str(val),
                                    "--output-dir", str(evaluation), "--context-frames", str(cfg.context_frames),

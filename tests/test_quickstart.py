@@ -39,3 +39,18 @@ def test_quickstart_steps_and_bad_arguments(tmp_path, capsys):
     assert quickstart_main(["--output-dir", str(tmp_path), "--model", "gpt5"]) == 2
     assert "--model" in capsys.readouterr().err
     assert quickstart_main(["--output-dir", str(tmp_path), "--max-difficulty", "9"]) == 2
+
+
+def test_every_step_parses_with_its_script(tmp_path):
+    """Each printed command is one its script accepts, for both models (a flag a script lacks fails here, not
+    half-way through a 10-minute run)."""
+    import importlib
+
+    import pytest
+
+    for model in ("scratch", "finetune"):
+        for name, argv in steps(QuickstartConfig(output_dir=str(tmp_path), model=model)):
+            try:
+                importlib.import_module(name).build_parser().parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"{model}: scripts/{name}.py rejects {argv}")
