@@ -154,6 +154,7 @@ def teacher_forced_accuracy(model, tokenizer, fmt: TextFormat, scene_paths: list
     per_split = {sp: {s: _Counts() for s in STATES} for sp in SPLITS}
     per_type: dict[str, _Counts] = {}
     falling = _Counts()  # free flight in scenes with gravity: the headline
+    falling_split = {sp: _Counts() for sp in SPLITS}
     fields_of: dict[str, list[tuple[int, int]]] = {}  # predicted part text -> token fields
     tokens = right = evaluated = 0
     skipped = []
@@ -187,6 +188,8 @@ def teacher_forced_accuracy(model, tokenizer, fmt: TextFormat, scene_paths: list
                     per_state[state].add(ok)
                     if state == "free_flight" and has_gravity:
                         falling.add(ok)
+                        if split is not None:
+                            falling_split[split].add(ok)
                     if split is not None:
                         per_split[split][state].add(ok)
                     per_type.setdefault(kind, _Counts()).add(ok)
@@ -200,6 +203,9 @@ def teacher_forced_accuracy(model, tokenizer, fmt: TextFormat, scene_paths: list
            "per_state": {s: c.summary(names) for s, c in per_state.items()}}
     if trained_types is not None:
         out["per_split"] = {sp: {s: c.summary(names) for s, c in d.items()} for sp, d in per_split.items()}
+        out["gravity_accuracy_per_split"] = {
+            sp: {"object_frames": c.n, "accuracy": c.summary(names)["field_accuracy"][names[1]]}
+            for sp, c in falling_split.items()}
     out["per_type"] = {k: {"object_frames": c.n, "part_accuracy": c.summary(names)["part_accuracy"]}
                        for k, c in sorted(per_type.items())}
     out["scenes"] = {"evaluated": evaluated, "skipped": skipped}
@@ -255,10 +261,9 @@ def accuracy_table(result: dict) -> str:
     for state, s in result["per_state"].items():
         fields = " ".join(_share(s["field_accuracy"][n]) for n in names)
         lines.append(f"{state:12} {s['object_frames']:>10} {fields} {_share(s['part_accuracy'])}")
-    n = result["per_state"]["free_flight"]["object_frames"]
     gravity = _share(result["gravity_accuracy"]).strip()
-    lines.append(f"gravity accuracy (free-flight {names[1]} exactly right): {gravity} of {n} object-frames")
-    for split, d in (result.get("per_split") or {}).items():
-        ff = d["free_flight"]
-        lines.append(f"  {split:9} {_share(ff['field_accuracy'][names[1]]).strip()} of {ff['object_frames']}")
+    lines.append(f"gravity accuracy (free flight in scenes with gravity, {names[1]} exactly right): {gravity} of "
+                 f"{result['gravity_object_frames']} object-frames")
+    for split, g in (result.get("gravity_accuracy_per_split") or {}).items():
+        lines.append(f"  {split:9} {_share(g['accuracy']).strip()} of {g['object_frames']}")
     return "\n".join(lines)

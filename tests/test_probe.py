@@ -86,6 +86,8 @@ def test_oracle_is_perfect_and_a_constant_model_scores_zero(scenes, tokenizer, n
         assert sum(r["per_split"][sp][state]["object_frames"] for sp in ("seen", "held_out")) == \
             r["per_state"][state]["object_frames"]
     assert r["per_split"]["seen"]["contact"]["object_frames"] < r["per_state"]["contact"]["object_frames"]
+    g = r["gravity_accuracy_per_split"]
+    assert g["seen"]["object_frames"] + g["held_out"]["object_frames"] == r["gravity_object_frames"] > 0
     json.dumps(r)
 
     bar = tokenizer.convert_tokens_to_ids("|")  # never a predicted token
@@ -93,6 +95,15 @@ def test_oracle_is_perfect_and_a_constant_model_scores_zero(scenes, tokenizer, n
     assert "per_split" not in r and r["token_accuracy"] == 0.0 and r["gravity_accuracy"] == 0.0
     for s in r["per_state"].values():
         assert s["part_accuracy"] == 0.0 and set(s["field_accuracy"].values()) == {0.0}
+
+
+def test_gravity_headline_leaves_out_scenes_without_gravity(tmp_path, tokenizer):
+    """A billiards table has no gravity: whatever coasts there says nothing about learning gravity."""
+    generate(tmp_path, types=["billiards"], n=1, frames=30)
+    fmt = get_format("velocity_change")
+    r = teacher_forced_accuracy(Oracle(tokenizer), tokenizer, fmt, sorted(tmp_path.glob("*/scene_*.jsonl")), MAX_LEN)
+    assert r["gravity_object_frames"] == 0 and r["gravity_accuracy"] is None
+    assert r["per_state"]["rest"]["object_frames"] + r["per_state"]["free_flight"]["object_frames"] > 0
 
 
 def test_one_wrong_field_is_that_field_only(scenes, tokenizer):
