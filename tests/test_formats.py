@@ -60,12 +60,14 @@ def test_frames_round_trip_and_forced_part_is_the_state(fmt, scenes):
     for name in ("billiards", "tower", "pendulum", "angry_birds"):
         q = fmt.quantize(scenes[name])
         frames = fmt.frame_range(q)
-        ts, forced, predicted = fmt.parse_frames(fmt.render_frames(q, frames.start, len(frames)), q.num_objects)
+        shown = fmt.angle_mask(q.header)
+        ts, forced, predicted = fmt.parse_frames(fmt.render_frames(q, frames.start, len(frames)), q.num_objects,
+                                                 shown)
         assert ts == list(frames)
         for k, t in enumerate(frames):
             s = fmt.state_at(q, t)
             assert np.array_equal(forced[k, :, :2], np.vectorize(fmt.shown_position)(s.pos))
-            assert np.array_equal(forced[k, :, 2], np.vectorize(wrap_angle)(s.angle))
+            assert [int(a) for a in forced[k, shown, 2]] == [wrap_angle(a) for a in s.angle[shown]]
             if fmt.show_velocity:
                 assert np.array_equal(forced[k, :, 3:5], s.vel) and np.array_equal(forced[k, :, 5], s.angvel)
             assert np.array_equal(predicted[k], fmt.targets(q, t))
@@ -114,7 +116,8 @@ def test_object_lines_of_each_format():
     v, nv = qv.pos[t, i] - qv.pos[t - 1, i], qv.pos[t + 1, i] - qv.pos[t, i]
     w = wrap_angle(a)
     shown = [(2 * int(c) + 10) // 20 for c in p]  # 0.01 px state shown at 0.1 px, rounded half up
-    forced_v = f"{i} {shown[0]} {shown[1]} {w} {v[0]} {v[1]} {a - a0}|"
+    assert qv.header["objects"][i]["shape"] == "circle"  # the ball in flight: its angle is not written
+    forced_v = f"{i} {shown[0]} {shown[1]} {v[0]} {v[1]} {a - a0}|"
     assert vc.frame_segments(qv, t)[1 + i] == (forced_v, f"{nv[0] - v[0]} {nv[1] - v[1]} {(a2 - a) - (a - a0)}\n")
     assert vn.frame_segments(vn.quantize(sc), t)[1 + i] == (forced_v, f"{nv[0]} {nv[1]} {a2 - a}\n")
     d = qd.pos[t + 1, i] - qd.pos[t, i]
@@ -132,8 +135,8 @@ def test_rest_shorthand_leaves_out_a_zero_velocity_only():
     assert vc.forced_text(0, state).count(" ") == 3  # id x y angle|
     assert vc.forced_text(1, state).endswith(" 0 0 1|")
     line = vc.forced_text(0, state) + "0 -25 0"
-    m = vc.line_regex().match(line)
-    assert m and vc._line_values(m)[4:7] == [0, 0, 0]
+    assert vc._parse_line(line, vc.line_regex(), state.angle_shown) == (0, (*map(int, line.split("|")[0].split()[1:]),
+                                                                            (0, 0, 0)), [0, -25, 0])
 
 
 def test_velocity_formats_need_the_frame_before():
@@ -157,11 +160,16 @@ def test_predicted_part_parsing():
 
 
 def test_parse_frames_names_bad_lines():
+    vc = get_format("velocity_change")
+    q = vc.quantize(scene("billiards", frames=5))  # balls: their angle is not written
+    assert not vc.angle_mask(q.header).any() and get_format("displacement").angle_mask(q.header).all()
+    with pytest.raises(ValueError, match="line 2"):  # read as if every angle were written: the count is wrong
+        vc.parse_frames(vc.render_frames(q, 1, 1), q.num_objects)
     for fmt in FORMATS:
         q = fmt.quantize(scene("billiards", frames=5))
         text = fmt.render_frames(q, fmt.first_frame, 2)
         with pytest.raises(ValueError, match="line 3"):
-            fmt.parse_frames(text.replace("\n1 ", "\n1 x", 1), q.num_objects)
+            fmt.parse_frames(text.replace("\n1 ", "\n1 x", 1), q.num_objects, fmt.angle_mask(q.header))
         with pytest.raises(ValueError, match="frame marker"):
             fmt.parse_frames("0 1 2 3|4 5 6\n", 1)
 

@@ -316,7 +316,7 @@ def test_constrained_decoding_random_model_zero_failures(which, fmt, tok, scene_
         res = rollout(model, mtok, q, context=K, horizon=3, text_format=fmt)
         assert res.format_failures == 0
         text = mtok.decode(res.ids[res.prompt_tokens:])
-        ts, _, predicted = fmt.parse_frames(text, n)  # complete frames, every line well formed
+        ts, _, predicted = fmt.parse_frames(text, n, fmt.angle_mask(q.header))  # complete frames, well formed
         assert ts == list(range(K - 1, K + 2))
         parts = [line.split("|", 1)[1] + "\n" for line in text.split("\n") if "|" in line]
         assert len(parts) == 3 * n and all(grammar.accepts(p) for p in parts), parts

@@ -13,13 +13,16 @@ Each object line is a forced part the harness writes and a predicted part the mo
     velocity_change   0 4012 2377 -105 120 -250 3|0 -25 0  forced: id x y angle vx vy vangle | predicted: ax ay aangle
     velocity_next     0 4012 2377 -105 120 -250 3|120 -275 3   ... | predicted: the next vx vy vangle
     (at rest)         4 2000 115 0|0 0 0                  a zero velocity is not written: the forced part ends early
+    (a ball)          2 624 1332 737 1021 0|0 -26 0       a circle's angle is not written (its angular velocity is)
 
 In the velocity formats the dynamics (velocities, their changes, the harness state) are in ``1 / pos_scale`` px
 (0.01 px by default: gravity is ``-25`` per frame, give or take the data's rounding) while the forced
 *positions* are shown in ``1 / shown_pos_scale`` px (0.1 px by default, two tokens shorter per object: contacts
 do not need more, and the harness keeps the exact position). Together with the rest shorthand (about a quarter
-of object-frames are at rest) and the ``walls`` header line this keeps the token budget (<= 32 tokens per
-object-frame; docs/text_format.md).
+of object-frames are at rest), circles without their angle (an orientation no contact of a circle depends on)
+and the ``walls`` header line this keeps the token budget (<= 32 tokens per object-frame, and header + 10
+context + 1 predicted frame in 8192 tokens at difficulty 1-3; docs/text_format.md). Version 2 of both velocity
+formats (version 1 wrote the circles' angle: the format ablation of benchmarks/README.md measured it).
 
 The harness state of an object is its position, unwrapped angle and velocity (its last displacement,
 ``v_t = x_t - x_{t-1}``, exact integers in the format's units). One frame's update, exact in integers::
@@ -61,15 +64,18 @@ TARGETS = ("displacement", "change")
 @dataclass
 class State:
     """The harness state of every object, integers in the format's units: ``pos`` (N, 2), ``angle`` (N,)
-    unwrapped mrad, ``vel`` (N, 2) and ``angvel`` (N,), the last displacement (zero before the first frame)."""
+    unwrapped mrad, ``vel`` (N, 2) and ``angvel`` (N,), the last displacement (zero before the first frame);
+    ``angle_shown`` (N,) bool: whose angle the forced part writes (None: every object's)."""
 
     pos: np.ndarray
     angle: np.ndarray
     vel: np.ndarray
     angvel: np.ndarray
+    angle_shown: np.ndarray | None = None
 
     def copy(self) -> "State":
-        return State(self.pos.copy(), self.angle.copy(), self.vel.copy(), self.angvel.copy())
+        shown = None if self.angle_shown is None else self.angle_shown.copy()
+        return State(self.pos.copy(), self.angle.copy(), self.vel.copy(), self.angvel.copy(), shown)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,9 @@ class TextFormat:
     carries the velocity; ``target``: ``"displacement"`` (the predicted part is the next velocity) or
     ``"change"`` (its change); ``walls``: standard canvas walls as one header line; ``shown_pos_scale``: units of
     the forced positions (divides ``pos_scale``; None: the same); ``rest_shorthand``: a zero velocity is left out
-    of the forced part; ``max_digits``: digit limit of a predicted number (the constrained-decoding grammar)."""
+    of the forced part; ``circle_angle``: write the angle of circles (False: a circle's orientation never enters
+    its contacts, only its angular velocity does, so it is left out; the harness still integrates it);
+    ``max_digits``: digit limit of a predicted number (the constrained-decoding grammar)."""
 
     name: str
     version: int
@@ -89,6 +97,7 @@ class TextFormat:
     walls: bool
     shown_pos_scale: int | None = None
     rest_shorthand: bool = False
+    circle_angle: bool = True
     max_digits: int = MAX_DIGITS
     params: dict = field(default_factory=dict, compare=False)
 
@@ -145,6 +154,10 @@ class TextFormat:
             raise ValueError(f"text format {self}: scene quantised at {q.pos_scale} units per px, the format uses "
                              f"{self.pos_scale} (quantise with TextFormat.quantize)")
 
+    def angle_mask(self, header: dict) -> np.ndarray:
+        """(N,) bool: the objects whose angle the forced part writes."""
+        return np.array([self.circle_angle or o["shape"] != "circle" for o in header["objects"]], dtype=bool)
+
     def state_at(self, q: QuantizedScene, t: int) -> State:
         """Ground-truth state of frame ``t``; the velocity is ``x_t - x_{t-1}`` (zero at t = 0)."""
         self.check_scene(q)
@@ -152,7 +165,7 @@ class TextFormat:
             vel, angvel = q.pos[t] - q.pos[t - 1], q.angle[t] - q.angle[t - 1]
         else:
             vel, angvel = np.zeros_like(q.pos[0]), np.zeros_like(q.angle[0])
-        return State(q.pos[t].copy(), q.angle[t].copy(), vel.copy(), angvel.copy())
+        return State(q.pos[t].copy(), q.angle[t].copy(), vel.copy(), angvel.copy(), self.angle_mask(q.header))
 
     def initial_state(self, q: QuantizedScene, context: int) -> State:
         """The harness state after ``context`` ground-truth frames (frame ``context - 1``)."""
@@ -176,7 +189,7 @@ class TextFormat:
             vel, angvel = state.vel + dv, state.angvel + da
         else:
             vel, angvel = dv.copy(), da.copy()
-        return State(state.pos + vel, state.angle + angvel, vel, angvel)
+        return State(state.pos + vel, state.angle + angvel, vel, angvel, state.angle_shown)
 
     # ------------------------------------------------------------------ text
 
@@ -189,9 +202,12 @@ class TextFormat:
         return int(v) if r == 1 else (2 * int(v) + r) // (2 * r)
 
     def forced_text(self, i: int, state: State) -> str:
-        """Object ``i``'s forced part: ``id x y angle[ vx vy vangle]|`` (no velocity at rest with the shorthand)."""
+        """Object ``i``'s forced part: ``id x y[ angle][ vx vy vangle]|`` (no velocity at rest with the shorthand,
+        no angle where ``state.angle_shown`` says so)."""
         x, y = state.pos[i]
-        s = f"{i} {self.shown_position(x)} {self.shown_position(y)} {wrap_angle(state.angle[i])}"
+        s = f"{i} {self.shown_position(x)} {self.shown_position(y)}"
+        if state.angle_shown is None or state.angle_shown[i]:
+            s += f" {wrap_angle(state.angle[i])}"
         if self.show_velocity:
             vx, vy = (int(v) for v in state.vel[i])
             va = int(state.angvel[i])
@@ -247,46 +263,67 @@ class TextFormat:
 
     @property
     def forced_numbers(self) -> int:
-        """Numbers after the id in a forced part (with the rest shorthand, 3 when the velocity is zero)."""
+        """Numbers after the id in a full forced part: x, y, angle and, when shown, vx, vy, vangle."""
         return 6 if self.show_velocity else 3
 
-    def line_regex(self, max_digits: int = 9) -> re.Pattern:
-        """A whole object line: id, the forced numbers, ``|``, three predicted numbers. Groups: id, x, y,
-        angle, vx, vy, vangle (None when not written), then the three predicted numbers."""
-        num = rf"(-?\d{{1,{max_digits}}})"
-        forced = " ".join([rf"(\d{{1,{max_digits}}})"] + [num] * 3)
-        if self.show_velocity:
-            forced += rf"(?: {num} {num} {num})" + ("?" if self.rest_shorthand else "")
-        return re.compile("^" + forced + re.escape(FORCED_END) + " ".join([num] * 3) + "$")
+    @staticmethod
+    def line_regex(max_digits: int = 9) -> re.Pattern:
+        """The shape of an object line: an id, signed numbers, ``|``, three predicted numbers (groups: id, the
+        forced numbers as one string, the three predicted). How many forced numbers an object has is checked by
+        :meth:`forced_values`."""
+        num = rf"-?\d{{1,{max_digits}}}"
+        return re.compile(rf"^(\d{{1,{max_digits}}})((?: {num})*)" + re.escape(FORCED_END)
+                          + rf"({num}) ({num}) ({num})$")
 
-    def _line_values(self, m: re.Match) -> list[int]:
-        """id, x, y, angle, [vx, vy, vangle,] a, b, c of a matched line; an omitted velocity reads as zeros."""
-        return [0 if g is None else int(g) for g in m.groups()]
+    def forced_values(self, numbers: list[int], angle_shown: bool = True) -> tuple | None:
+        """A forced part's numbers after the id -> ``(x, y, angle or None, (vx, vy, vangle) or None)``; None when
+        their count does not fit the format (an omitted velocity reads as zeros; an omitted angle as None)."""
+        base = 3 if angle_shown else 2
+        full = base + (3 if self.show_velocity else 0)
+        if len(numbers) == full:
+            vel = tuple(numbers[base:]) if self.show_velocity else None
+        elif self.show_velocity and self.rest_shorthand and len(numbers) == base:
+            vel = (0, 0, 0)
+        else:
+            return None
+        return numbers[0], numbers[1], (numbers[2] if angle_shown else None), vel
+
+    def _parse_line(self, line: str, rx: re.Pattern, angle_shown) -> tuple[int, tuple, list[int]] | None:
+        """(id, :meth:`forced_values`, predicted numbers) of a well-formed line, else None. ``angle_shown``: the
+        (N,) mask of the state (None: every angle written)."""
+        m = rx.match(line)
+        if not m:
+            return None
+        i = int(m.group(1))
+        shown = True if angle_shown is None else (bool(angle_shown[i]) if i < len(angle_shown) else True)
+        values = self.forced_values([int(x) for x in m.group(2).split()], shown)
+        return None if values is None else (i, values, [int(m.group(k)) for k in (3, 4, 5)])
 
     def parse_free(self, text: str, state: State) -> tuple[State, int]:
         """A frame the model wrote whole (free decoding) -> (next state, objects without a well-formed line).
 
         For each object the first well-formed line with its id gives the next state: the written position (in
         the shown unit, so a coarser shown unit loses the sub-unit part), angle (unwrapped next to the harness's
-        angle) and, when shown, velocity, updated by the written predicted numbers. An object without such a
-        line keeps its state (one failure)."""
-        n, rx, r = len(state.pos), self._free_re, self._pos_ratio
-        found: dict[int, list[int]] = {}
+        angle; the harness's own where the format does not write it) and, when shown, velocity, updated by the
+        written predicted numbers. An object without such a line keeps its state (one failure)."""
+        n, r = len(state.pos), self._pos_ratio
+        found: dict[int, tuple] = {}
         for line in text.split(LINE_END)[:-1]:  # complete lines only
-            m = rx.match(line)
-            if m and int(m.group(1)) < n:
-                found.setdefault(int(m.group(1)), self._line_values(m)[1:])
+            parsed = self._parse_line(line, self._free_re, state.angle_shown)
+            if parsed is not None and parsed[0] < n:
+                found.setdefault(parsed[0], parsed[1:])
         nxt, failures = state.copy(), 0
         for i in range(n):
             if i not in found:
                 failures += 1
                 continue
-            v = found[i]
-            written = State(np.array([v[:2]], np.int64) * r, np.array([unwrap_near(v[2], state.angle[i])], np.int64),
+            (x, y, a, vel), predicted = found[i]
+            angle = state.angle[i] if a is None else unwrap_near(a, state.angle[i])
+            written = State(np.array([[x, y]], np.int64) * r, np.array([angle], np.int64),
                             state.vel[i:i + 1].copy(), state.angvel[i:i + 1].copy())
-            if self.show_velocity:
-                written.vel, written.angvel = np.array([v[3:5]], np.int64), np.array([v[5]], np.int64)
-            s = self.step(written, np.array([v[-3:]], np.int64))
+            if vel is not None:
+                written.vel, written.angvel = np.array([vel[:2]], np.int64), np.array([vel[2]], np.int64)
+            s = self.step(written, np.array([predicted], np.int64))
             nxt.pos[i], nxt.angle[i], nxt.vel[i], nxt.angvel[i] = s.pos[0], s.angle[0], s.vel[0], s.angvel[0]
         return nxt, failures
 
@@ -294,10 +331,11 @@ class TextFormat:
     def _free_re(self):
         return self.line_regex(9)
 
-    def parse_frames(self, text: str, num_objects: int) -> tuple[list[int], np.ndarray, np.ndarray]:
+    def parse_frames(self, text: str, num_objects: int, angle_shown=None) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Frame text -> (frame indices, forced numbers (F, N, forced_numbers): shown positions, the angle
-        wrapped, an omitted velocity as zeros; predicted numbers (F, N, 3)). Strict: raises ValueError naming
-        the first bad line."""
+        wrapped (0 where not written), an omitted velocity as zeros; predicted numbers (F, N, 3)).
+        ``angle_shown``: (N,) whose angle is written (:meth:`angle_mask`; None: every object's). Strict: raises
+        ValueError naming the first bad line."""
         rx = self.line_regex(12)
         ts, forced, predicted = [], [], []
         lines = text.split(LINE_END)
@@ -312,17 +350,18 @@ class TextFormat:
             rows = lines[i + 1: i + 1 + num_objects]
             if len(rows) != num_objects:
                 raise ValueError(f"frame {head[1]}: {len(rows)} object lines, expected {num_objects}")
-            vals = []
+            f_rows, p_rows = [], []
             for k, row in enumerate(rows):
-                m = rx.match(row)
-                if not m or int(m.group(1)) != k:
+                parsed = self._parse_line(row, rx, angle_shown)
+                if parsed is None or parsed[0] != k:
                     raise ValueError(f"line {i + 2 + k}: bad object line {row!r}")
-                vals.append(self._line_values(m)[1:])
-            vals = np.array(vals, dtype=np.int64)
-            forced.append(vals[:, :self.forced_numbers])
-            predicted.append(vals[:, self.forced_numbers:])
+                x, y, a, vel = parsed[1]
+                f_rows.append([x, y, 0 if a is None else a, *(vel if self.show_velocity else ())])
+                p_rows.append(parsed[2])
+            forced.append(f_rows)
+            predicted.append(p_rows)
             i += 1 + num_objects
-        return ts, np.array(forced), np.array(predicted)
+        return ts, np.array(forced, dtype=np.int64), np.array(predicted, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------- registry
@@ -435,12 +474,12 @@ def _displacement(pos_scale: int) -> TextFormat:
 @register_format("velocity_change", pos_scale=100, shown_pos_scale=POS_SCALE)
 def _velocity_change(pos_scale: int, shown_pos_scale: int) -> TextFormat:
     """``id x y angle vx vy vangle|ax ay aangle``: velocity forced, its change predicted."""
-    return TextFormat("velocity_change", 1, pos_scale, show_velocity=True, target="change", walls=True,
-                      shown_pos_scale=shown_pos_scale, rest_shorthand=True)
+    return TextFormat("velocity_change", 2, pos_scale, show_velocity=True, target="change", walls=True,
+                      shown_pos_scale=shown_pos_scale, rest_shorthand=True, circle_angle=False)
 
 
 @register_format("velocity_next", pos_scale=100, shown_pos_scale=POS_SCALE)
 def _velocity_next(pos_scale: int, shown_pos_scale: int) -> TextFormat:
     """``id x y angle vx vy vangle|vx' vy' vangle'``: velocity forced, the next velocity predicted."""
-    return TextFormat("velocity_next", 1, pos_scale, show_velocity=True, target="displacement", walls=True,
-                      shown_pos_scale=shown_pos_scale, rest_shorthand=True)
+    return TextFormat("velocity_next", 2, pos_scale, show_velocity=True, target="displacement", walls=True,
+                      shown_pos_scale=shown_pos_scale, rest_shorthand=True, circle_angle=False)
