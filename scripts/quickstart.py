@@ -51,7 +51,7 @@ class QuickstartConfig:
     val_seed: int = 1234
     num_workers: int = 2
     model_size: str = "tiny"
-    max_steps: int = 360
+    max_steps: int = 330
     batch_size: int = 8
     lr: float = 3e-3
     max_seq_length: int = 2048
@@ -61,8 +61,8 @@ class QuickstartConfig:
     eval_batch_size: int = 1
     text_format: str = DEFAULT_FORMAT
     schedule: str = "continuous"
-    eval_steps: int = 120
-    max_val_scenes: int = 4
+    eval_steps: int = 110
+    max_val_scenes: int = 2
 
     def check(self) -> None:
         check_format_flag(self.text_format)
