@@ -322,11 +322,8 @@ def _fmt(stat: dict | None, digits: int = 3, pct: bool = False) -> str:
     if not stat or stat.get("mean") is None:
         return "n/a"
     k = 100.0 if pct else 1.0
-    s = f"{stat['mean'] * k:.{digits}g}{'%' if pct else ''}"
-    ci = stat.get("ci95")
-    if ci and None not in ci:
-        s += f" [{ci[0] * k:.{digits}g}, {ci[1] * k:.{digits}g}]"
-    return s
+    ci = _ci(stat.get("ci95"), f".{digits}g", k)
+    return f"{stat['mean'] * k:.{digits}g}{'%' if pct else ''}" + (f" {ci}" if ci else "")
 
 
 def _table_rows(metrics: dict, group: str, key: str | None) -> list[list[str]]:
@@ -421,8 +418,9 @@ def results_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def _ci(ci, spec: str) -> str:
-    return f"[{format(ci[0], spec)}, {format(ci[1], spec)}]" if ci and None not in ci else ""
+def _ci(ci, spec: str, scale: float = 1.0) -> str:
+    """``"[lo, hi]"`` of a CI (times ``scale``), or ``""`` without one."""
+    return f"[{format(ci[0] * scale, spec)}, {format(ci[1] * scale, spec)}]" if ci and None not in ci else ""
 
 
 def _num(x, spec: str) -> str:

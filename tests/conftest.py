@@ -18,6 +18,15 @@ def generate(out: Path, types=SMALL_TYPES, n: int = 3, workers: int = 1, frames:
     return run_generation(cfg, progress=False)
 
 
+def train_tiny(train: Path, out: Path, max_seq_length: int = 1024, steps: int = 5) -> int:
+    """``train_scratch.py`` on ``train`` for a few steps: a tiny checkpoint for evaluation tests."""
+    from train_scratch import main
+
+    return main(["--data-dir", str(train), "--output-dir", str(out), "--model-size", "tiny", "--batch-size", "2",
+                 "--max-seq-length", str(max_seq_length), "--max-steps", str(steps), "--logging-steps", "5",
+                 "--save-steps", "1000", "--seed", "3"])
+
+
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory) -> Path:
     """A pristine dataset; tests that modify files must copy it first (see ``dataset_copy``)."""

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import generate
+from conftest import generate, train_tiny
 from physics_llm.evaluation import expected_gif_frames, load_model_for_eval, write_report
 from physics_llm.scene_format import read_scene
 from physics_llm.tokenization import DEFAULT_FORMAT, LEGACY_FORMAT, get_format, load_format
 from render_comparison_gifs import main as gifs_main
 from run_evaluation import main as eval_main
-from train_scratch import main as train_main
 
 CONTEXT, HORIZON = 10, 5
 BASELINE_NAMES = {"copy_last", "constant_velocity", "constant_acceleration"}
@@ -25,9 +24,7 @@ def setup(tmp_path_factory):
     train, val, ckpt = root / "train", root / "val", root / "ckpt"
     generate(train, types=["billiards", "pendulum"], n=3, frames=40)
     generate(val, types=["bowling", "pendulum"], n=2, frames=40, seed=11)
-    assert train_main(["--data-dir", str(train), "--output-dir", str(ckpt), "--model-size", "tiny",
-                       "--batch-size", "2", "--max-seq-length", "1024", "--max-steps", "5", "--logging-steps", "5",
-                       "--save-steps", "1000", "--seed", "3"]) == 0
+    assert train_tiny(train, ckpt) == 0
     return {"root": root, "val": val, "ckpt": ckpt / "stage0"}
 
 

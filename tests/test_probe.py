@@ -7,14 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import generate
+from conftest import generate, train_tiny
 from physics_llm.probe import (CONTACT, FREE_FLIGHT, REST, STATES, object_states, teacher_forced_accuracy,
                                token_fields)
 from physics_llm.scene_format import read_scene
 from physics_llm.tokenization import build_physics_tokenizer, get_format, scene_windows
 from physics_llm.tokenization.codec import QuantizedScene
 from teacher_forced_accuracy import main as probe_main
-from train_scratch import main as train_main
 
 MAX_LEN = 1024
 
@@ -165,9 +164,7 @@ def checkpoint(tmp_path_factory):
     train, val, out = root / "train", root / "val", root / "run"
     generate(train, types=["projectile", "tower"], n=2, frames=40)
     generate(val, types=["projectile", "bowling"], n=2, frames=40, seed=11)
-    assert train_main(["--data-dir", str(train), "--output-dir", str(out), "--model-size", "tiny",
-                       "--batch-size", "2", "--max-seq-length", str(MAX_LEN), "--max-steps", "5",
-                       "--logging-steps", "5", "--save-steps", "1000", "--seed", "3"]) == 0
+    assert train_tiny(train, out, MAX_LEN) == 0
     return {"run": out, "val": val, "root": root}
 
 

@@ -51,6 +51,8 @@ def test_every_step_parses_with_its_script(tmp_path):
     for model in ("scratch", "finetune"):
         for name, argv in steps(QuickstartConfig(output_dir=str(tmp_path), model=model)):
             try:
-                importlib.import_module(name).build_parser().parse_args(argv)
+                args = vars(importlib.import_module(name).build_parser().parse_args(argv))
             except SystemExit:
                 pytest.fail(f"{model}: scripts/{name}.py rejects {argv}")
+            given = {a[2:].replace("-", "_") for a in argv if a.startswith("--")}
+            assert given <= set(args), (model, name, given - set(args))  # every flag reached the options
